@@ -1,0 +1,1 @@
+//! The peer-session state machine, both ends (§13, §14, §16, §19).

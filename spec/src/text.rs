@@ -1,0 +1,54 @@
+//! Free text: `text = 1*lchar`, at most `MAX_TEXT` octets, never CR, LF or NUL (§2, §3).
+
+use std::fmt;
+
+use crate::error::{DecodeError, ErrorCode};
+use crate::limits::MAX_TEXT;
+
+/// Valid message text: 1 to `MAX_TEXT` octets of UTF-8 without NUL, CR or LF.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Text(String);
+
+impl Text {
+    /// Validates `s` as message text.
+    pub fn new(s: &str) -> Result<Text, DecodeError> {
+        if s.is_empty() {
+            return Err(DecodeError::new(ErrorCode::Malformed, "text is empty"));
+        }
+        if s.len() > MAX_TEXT {
+            return Err(DecodeError::new(
+                ErrorCode::TextTooLong,
+                "text is longer than 1024 octets",
+            ));
+        }
+        if s.bytes().any(|b| matches!(b, 0 | b'\r' | b'\n')) {
+            return Err(DecodeError::new(
+                ErrorCode::Malformed,
+                "text may not hold NUL, CR or LF",
+            ));
+        }
+        Ok(Text(s.to_owned()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its length in octets (the `<len>` field).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always false: text is never empty. Present for API symmetry.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
