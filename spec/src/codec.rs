@@ -1,62 +1,100 @@
-//! The public decode/encode API (placeholder signatures; the nom parsers in
-//! `parse/` and the encoder in `encode.rs` implement them).
+//! The public decode/encode API. The nom parsers in `parse/` and the encoder in
+//! `encode.rs` implement it.
 //!
 //! Contract:
 //! - `decode` takes one line WITHOUT its terminator (the framer strips CRLF/LF) and
-//!   checks it in the order of §2.1, returning the first failure's code.
-//! - `encode` appends the line AND its CRLF terminator to `out`.
+//!   checks it in the order of §2.1, returning the first failure's code:
+//!   1. more than `MAX_LINE` octets → `LINE_TOO_LONG` (the framer normally finds
+//!      this first; `decode` checks it too, so that it is total);
+//!   2. not UTF-8 → `BAD_UTF8`;
+//!   3. a NUL, CR or LF anywhere → `MALFORMED` (the terminator is not part of the
+//!      line, so any CR left is stray);
+//!   4. the verb (the text up to the first `:`, or the whole line, even empty) not
+//!      one of this context → `UNKNOWN_VERB` (case-sensitive);
+//!   5. and 6. the fields from left to right, see `parse/mod.rs` for how a line is
+//!      cut into fields (missing, empty and extra fields).
+//! - `encode` appends the line AND its CRLF terminator to `out` (a datagram: no
+//!   terminator).
 //! - `Display` writes the line without terminator.
+//!
+//! Decoding never panics, whatever the bytes.
 
-use crate::{ClientLine, Datagram, DecodeError, PeerLine, ServerLine};
+use crate::error::{DecodeError, ErrorCode};
+use crate::limits::MAX_LINE;
+use crate::{ClientLine, Datagram, PeerLine, ServerLine, encode, parse};
+
+/// §2.1 steps 1–3, common to every context: the line as text, or the first failure.
+fn checked_text(line: &[u8]) -> Result<&str, DecodeError> {
+    if line.len() > MAX_LINE {
+        return Err(DecodeError::new(
+            ErrorCode::LineTooLong,
+            "the line is longer than 2048 octets",
+        ));
+    }
+    let Ok(text) = std::str::from_utf8(line) else {
+        return Err(DecodeError::new(
+            ErrorCode::BadUtf8,
+            "the line is not valid UTF-8",
+        ));
+    };
+    if memchr::memchr3(0, b'\r', b'\n', line).is_some() {
+        return Err(DecodeError::new(
+            ErrorCode::Malformed,
+            "the line holds a NUL, or a CR or LF before its end",
+        ));
+    }
+    Ok(text)
+}
 
 impl ClientLine {
     /// Decodes a client → server line (§3 `client-line`), without its terminator.
     pub fn decode(line: &[u8]) -> Result<ClientLine, DecodeError> {
-        let _ = line;
-        todo!("spec helper: parse::client_line")
+        parse::client_line(checked_text(line)?)
     }
     /// Appends the wire form and CRLF.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        let _ = out;
-        todo!("spec helper")
+        encode::client_line(self, out);
+        out.extend_from_slice(b"\r\n");
     }
 }
 
 impl ServerLine {
     /// Decodes a server → client line (§3 `server-line`), without its terminator.
     pub fn decode(line: &[u8]) -> Result<ServerLine, DecodeError> {
-        let _ = line;
-        todo!("spec helper")
+        parse::server_line(checked_text(line)?)
     }
     /// Appends the wire form and CRLF.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        let _ = out;
-        todo!("spec helper")
+        encode::server_line(self, out);
+        out.extend_from_slice(b"\r\n");
     }
 }
 
 impl PeerLine {
     /// Decodes a peer-session line (§3 `peer-line`), without its terminator.
     pub fn decode(line: &[u8]) -> Result<PeerLine, DecodeError> {
-        let _ = line;
-        todo!("spec helper")
+        parse::peer_line(checked_text(line)?)
     }
     /// Appends the wire form and CRLF.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        let _ = out;
-        todo!("spec helper")
+        encode::peer_line(self, out);
+        out.extend_from_slice(b"\r\n");
     }
 }
 
 impl Datagram {
-    /// Decodes a UDP datagram (§3 `datagram`); a trailing CRLF or LF is allowed.
+    /// Decodes a UDP datagram (§3 `datagram`); a trailing CRLF or LF is allowed
+    /// (one only: the `eol` of the rule). The content before it is checked as a
+    /// line, `MAX_LINE` included.
     pub fn decode(dgram: &[u8]) -> Result<Datagram, DecodeError> {
-        let _ = dgram;
-        todo!("spec helper")
+        let content = match dgram {
+            [c @ .., b'\r', b'\n'] | [c @ .., b'\n'] => c,
+            c => c,
+        };
+        parse::datagram(checked_text(content)?)
     }
     /// Appends the wire form, WITHOUT a terminator.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        let _ = out;
-        todo!("spec helper")
+        encode::datagram(self, out);
     }
 }

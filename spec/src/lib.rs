@@ -12,17 +12,21 @@
 
 pub mod address;
 mod codec;
+mod encode;
 pub mod error;
+pub mod framer;
 pub mod id;
 pub mod limits;
 pub mod machine;
 pub mod message;
 pub mod nick;
+mod parse;
 pub mod text;
 pub mod token;
 
 pub use address::{Address, Ip, Port};
 pub use error::{DecodeError, ErrorCode};
+pub use framer::{Frame, Framer};
 pub use id::{MsgId, Timestamp};
 pub use message::{
     ClientLine, Datagram, Delivery, ErrCode, Msg, PeerLine, ServerLine, UpdateKind, User,

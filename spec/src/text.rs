@@ -31,6 +31,33 @@ impl Text {
         Ok(Text(s.to_owned()))
     }
 
+    /// Makes `s` valid text, for text a program writes itself (an error
+    /// reason, say): NUL, CR and LF become spaces, and it is cut to at most
+    /// `MAX_TEXT` octets at a character boundary. `None` if `s` is empty.
+    pub fn sanitized(s: &str) -> Option<Text> {
+        let mut end = s.len().min(MAX_TEXT);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = &s[..end];
+        if cut.is_empty() {
+            return None;
+        }
+        let text = if cut.bytes().any(|b| matches!(b, 0 | b'\r' | b'\n')) {
+            cut.replace(['\0', '\r', '\n'], " ")
+        } else {
+            cut.to_owned()
+        };
+        Some(Text(text))
+    }
+
+    /// Text the crate knows to be valid (a non-empty constant without NUL, CR or
+    /// LF, at most `MAX_TEXT` octets).
+    pub(crate) fn from_valid(s: &str) -> Text {
+        debug_assert!(Text::new(s).is_ok(), "{s:?} is not valid text");
+        Text(s.to_owned())
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0

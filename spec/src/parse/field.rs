@@ -1,0 +1,379 @@
+//! Parsers for the field rules of §3 (`; ---- fields ----`), and the separators
+//! between fields.
+//!
+//! Each field parser takes the input positioned at the first octet of the field
+//! (after its `:`), consumes the field, and leaves the input at the next `:` or at
+//! the end of the line. A field that breaks its rule is a `Failure` with the code
+//! that §2.1's table gives its field kind.
+
+use nom::Parser;
+use nom::bytes::complete::take_till;
+use nom::character::complete::char;
+
+use super::{Fail, PResult, failure};
+use crate::address::{Address, Ip, Port};
+use crate::error::{DecodeError, ErrorCode};
+use crate::id::{MsgId, Timestamp};
+use crate::limits::{MAX_MSG_ID, MAX_TEXT, MAX_TIME};
+use crate::message::{Delivery, ErrCode};
+use crate::nick::Nick;
+use crate::text::Text;
+use crate::token::{PingToken, Ticket, Token};
+
+const fn malformed(reason: &'static str) -> DecodeError {
+    DecodeError::new(ErrorCode::Malformed, reason)
+}
+const fn bad_address(reason: &'static str) -> DecodeError {
+    DecodeError::new(ErrorCode::BadAddress, reason)
+}
+
+/// The `":"` that introduces the next field. Its absence is a recoverable
+/// `Error` (an optional field is absent; a required one is missing, `MALFORMED`).
+pub(crate) fn sep(i: &str) -> PResult<'_, char> {
+    char(':').parse(i)
+}
+
+/// The raw text of one field: everything up to the next `:` or the end of the
+/// line (possibly empty). Never fails.
+pub(crate) fn raw_field(i: &str) -> PResult<'_, &str> {
+    take_till(|c| c == ':').parse(i)
+}
+
+/// `nick = 1*32nickchar` ; `nickchar = ALPHA / DIGIT / "_" / "-"`
+///
+/// Breaking the rule (including an empty field) is `BAD_NICK`.
+pub(crate) fn nick(i: &str) -> PResult<'_, Nick> {
+    let (rest, s) = raw_field(i)?;
+    match Nick::new(s) {
+        Ok(n) => Ok((rest, n)),
+        Err(e) => failure(e),
+    }
+}
+
+/// `ping-token = 1*32nickchar`
+///
+/// Breaking the rule is `MALFORMED`.
+pub(crate) fn ping_token(i: &str) -> PResult<'_, PingToken> {
+    let (rest, s) = raw_field(i)?;
+    match PingToken::new(s) {
+        Ok(t) => Ok((rest, t)),
+        Err(e) => failure(e),
+    }
+}
+
+/// `address = ip ":" port`
+///
+/// The whole pair is one field kind: anything wrong with it, including a missing
+/// `:` or port after the IP, is `BAD_ADDRESS`.
+pub(crate) fn address(i: &str) -> PResult<'_, Address> {
+    let (i, ip) = ip(i)?;
+    let Ok((i, _)) = sep(i) else {
+        return failure(bad_address("an address is <ip>:<port>"));
+    };
+    let (i, port) = port(i)?;
+    Ok((i, Address::new(ip, port)))
+}
+
+/// `ip = ipv4 / "[" ipv6 "]"`
+///
+/// An IPv6 address must be in brackets; an IPv4 address must not. The
+/// unspecified addresses (`0.0.0.0`, `[::]`) are refused ([REG-5]).
+pub(crate) fn ip(i: &str) -> PResult<'_, Ip> {
+    match i.strip_prefix('[') {
+        Some(inner) => {
+            let Some((v6, rest)) = inner.split_once(']') else {
+                return failure(bad_address("an IPv6 address needs its closing ']'"));
+            };
+            Ok((rest, ipv6(v6)?))
+        }
+        None => {
+            let (rest, s) = raw_field(i)?;
+            Ok((rest, ipv4(s)?))
+        }
+    }
+}
+
+/// `ipv4 = dec-octet "." dec-octet "." dec-octet "." dec-octet` ;
+/// `dec-octet = DIGIT / %x31-39 DIGIT / "1" 2DIGIT / "2" %x30-34 DIGIT / "25" %x30-35`
+///
+/// `s` is the whole field. Leading zeros are refused, as `dec-octet` says.
+pub(crate) fn ipv4(s: &str) -> Result<Ip, nom::Err<Fail>> {
+    let b = s.as_bytes();
+    // `Ip::new` would also take an IPv6 literal: only dots and digits belong here.
+    if b.is_empty() || !b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
+        return Err(nom::Err::Failure(Fail(bad_address(
+            "not a valid IPv4 address (IPv6 goes in brackets)",
+        ))));
+    }
+    Ip::new(s).map_err(|e| nom::Err::Failure(Fail(e)))
+}
+
+/// `ipv6 = <IPv6address, RFC 3986 section 3.2.2>` (the text between the brackets).
+///
+/// No zone identifier; hex digits in either case.
+pub(crate) fn ipv6(s: &str) -> Result<Ip, nom::Err<Fail>> {
+    // Every IPv6 literal holds a ':'; without one, `Ip::new` would read IPv4, which
+    // may not stand in brackets.
+    if !s.contains(':') {
+        return Err(nom::Err::Failure(Fail(bad_address(
+            "only an IPv6 address goes in brackets",
+        ))));
+    }
+    Ip::new(s).map_err(|e| nom::Err::Failure(Fail(e)))
+}
+
+/// `port = %x31-39 *4DIGIT` ; value 1..65535
+///
+/// Breaking the rule (empty, a leading zero, a non-digit, too large) is
+/// `BAD_ADDRESS`, as part of the `<ip>:<port>` pair (also in `OFFER`).
+pub(crate) fn port(i: &str) -> PResult<'_, Port> {
+    let (rest, s) = raw_field(i)?;
+    let b = s.as_bytes();
+    let ok =
+        matches!(b.first(), Some(b'1'..=b'9')) && b.len() <= 5 && b.iter().all(u8::is_ascii_digit);
+    if !ok {
+        return failure(bad_address("a port is 1 to 65535 without leading zeros"));
+    }
+    let n = digits_value(b);
+    match u16::try_from(n).ok().map(Port::new) {
+        Some(Ok(p)) => Ok((rest, p)),
+        _ => failure(bad_address("a port is 1 to 65535")),
+    }
+}
+
+/// The value of a run of at most 19 ASCII digits (the caller checks both).
+fn digits_value(b: &[u8]) -> u64 {
+    b.iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d.wrapping_sub(b'0')))
+}
+
+/// `text-field = len ":" text`
+///
+/// Checked in the order of §2.1 step 6: the `<len>` rule (`MALFORMED`), its value
+/// (`TEXT_TOO_LONG`), the `:` and the text being present (`MALFORMED` if the line
+/// ends after `<len>`), then `<len>` against the octets of the text
+/// (`BAD_LENGTH`). The text runs to the end of the line.
+pub(crate) fn text_field(i: &str) -> PResult<'_, Text> {
+    let (i, n) = len(i)?;
+    let (i, _) = sep(i)?;
+    text(i, n)
+}
+
+/// `len = %x31-39 *3DIGIT` ; value 1..MAX_TEXT, equal to the octets of text
+///
+/// A leading zero, a non-digit or an empty field is `MALFORMED`; a value above
+/// `MAX_TEXT` is `TEXT_TOO_LONG` however many digits it has (no overflow: any
+/// run of digits longer than four is above `MAX_TEXT`).
+pub(crate) fn len(i: &str) -> PResult<'_, usize> {
+    let (rest, s) = raw_field(i)?;
+    let b = s.as_bytes();
+    if !matches!(b.first(), Some(b'1'..=b'9')) || !b.iter().all(u8::is_ascii_digit) {
+        return failure(malformed("<len> is a decimal number without leading zeros"));
+    }
+    if b.len() > 4 {
+        return failure(DecodeError::new(
+            ErrorCode::TextTooLong,
+            "<len> exceeds 1024",
+        ));
+    }
+    // At most four digits: at most 9999, no overflow.
+    let n = usize::try_from(digits_value(b)).unwrap_or(usize::MAX);
+    if n > MAX_TEXT {
+        return failure(DecodeError::new(
+            ErrorCode::TextTooLong,
+            "<len> exceeds 1024",
+        ));
+    }
+    Ok((rest, n))
+}
+
+/// `text = 1*lchar` ; text may contain ":"
+///
+/// Takes the rest of the line, which must be exactly `len` octets (`BAD_LENGTH`).
+/// NUL, CR and LF were refused for the whole line before any field was read.
+pub(crate) fn text(i: &str, len: usize) -> PResult<'_, Text> {
+    if i.len() != len {
+        return failure(DecodeError::new(
+            ErrorCode::BadLength,
+            "<len> differs from the octet count of <text>",
+        ));
+    }
+    match Text::new(i) {
+        Ok(t) => Ok(("", t)),
+        Err(e) => failure(e),
+    }
+}
+
+/// `token = 32hexlower` ; `hexlower = DIGIT / %x61-66`
+///
+/// Breaking the rule is `MALFORMED`.
+pub(crate) fn token(i: &str) -> PResult<'_, Token> {
+    let (rest, s) = raw_field(i)?;
+    match Token::new(s) {
+        Ok(t) => Ok((rest, t)),
+        Err(e) => failure(e),
+    }
+}
+
+/// `ticket = 32hexlower` ; `hexlower = DIGIT / %x61-66`
+///
+/// Breaking the rule is `MALFORMED`.
+pub(crate) fn ticket(i: &str) -> PResult<'_, Ticket> {
+    let (rest, s) = raw_field(i)?;
+    match Ticket::new(s) {
+        Ok(t) => Ok((rest, t)),
+        Err(e) => failure(e),
+    }
+}
+
+/// `msg-id = %x31-39 *15DIGIT` ; value 1..9007199254740991
+///
+/// Breaking the rule is `MALFORMED`.
+pub(crate) fn msg_id(i: &str) -> PResult<'_, MsgId> {
+    let (rest, s) = raw_field(i)?;
+    let b = s.as_bytes();
+    if !matches!(b.first(), Some(b'1'..=b'9')) || b.len() > 16 || !b.iter().all(u8::is_ascii_digit)
+    {
+        return failure(malformed(
+            "a message id is 1 to 9007199254740991 without leading zeros",
+        ));
+    }
+    let n = digits_value(b);
+    if n > MAX_MSG_ID {
+        return failure(malformed("a message id is at most 9007199254740991"));
+    }
+    match MsgId::new(n) {
+        Ok(id) => Ok((rest, id)),
+        Err(e) => failure(e),
+    }
+}
+
+/// `time = "0" / %x31-39 *10DIGIT` ; seconds since 1970-01-01T00:00:00Z
+///
+/// Breaking the rule is `MALFORMED`.
+pub(crate) fn time(i: &str) -> PResult<'_, Timestamp> {
+    let (rest, s) = raw_field(i)?;
+    let b = s.as_bytes();
+    let ok = match b {
+        [b'0'] => true,
+        [b'1'..=b'9', tail @ ..] => tail.len() <= 10 && tail.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    if !ok {
+        return failure(malformed(
+            "a time is decimal seconds without leading zeros, at most 11 digits",
+        ));
+    }
+    let n = digits_value(b);
+    debug_assert!(n <= MAX_TIME);
+    match Timestamp::new(n) {
+        Ok(t) => Ok((rest, t)),
+        Err(e) => failure(e),
+    }
+}
+
+/// `error-code = 1*32(%x41-5A / "_")`
+///
+/// A code of §6 decodes as [`ErrCode::Known`], any other well-formed code as
+/// [`ErrCode::Other`] (receivers must accept codes they do not know, §6).
+/// Breaking the rule is `MALFORMED`.
+pub(crate) fn error_code(i: &str) -> PResult<'_, ErrCode> {
+    let (rest, s) = raw_field(i)?;
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 32 || !b.iter().all(|c| c.is_ascii_uppercase() || *c == b'_') {
+        return failure(malformed("an error code is 1 to 32 of A-Z and _"));
+    }
+    let code = match ErrorCode::from_wire(s) {
+        Some(c) => ErrCode::Known(c),
+        None => ErrCode::Other(s.to_owned()),
+    };
+    Ok((rest, code))
+}
+
+/// `delivery = %s"LIVE" / %s"QUEUED"`
+///
+/// Any other value (including other cases) is `MALFORMED`.
+pub(crate) fn delivery(i: &str) -> PResult<'_, Delivery> {
+    let (rest, s) = raw_field(i)?;
+    match s {
+        "LIVE" => Ok((rest, Delivery::Live)),
+        "QUEUED" => Ok((rest, Delivery::Queued)),
+        _ => failure(malformed("the delivery is LIVE or QUEUED")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code<T: std::fmt::Debug>(r: PResult<'_, T>) -> ErrorCode {
+        match r {
+            Err(nom::Err::Failure(Fail(e)) | nom::Err::Error(Fail(e))) => e.code,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn len_boundaries() {
+        assert_eq!(len("1024"), Ok(("", 1024)));
+        assert_eq!(len("1:x"), Ok((":x", 1)));
+        assert_eq!(code(len("1025")), ErrorCode::TextTooLong);
+        assert_eq!(code(len("99999999999999999999999")), ErrorCode::TextTooLong);
+        assert_eq!(code(len("0")), ErrorCode::Malformed);
+        assert_eq!(code(len("05")), ErrorCode::Malformed);
+        assert_eq!(code(len("")), ErrorCode::Malformed);
+        assert_eq!(code(len("1a")), ErrorCode::Malformed);
+        assert_eq!(code(len("99999999999999999999999a")), ErrorCode::Malformed);
+    }
+
+    #[test]
+    fn port_boundaries() {
+        assert_eq!(port("65535").map(|(r, p)| (r, p.get())), Ok(("", 65535)));
+        assert_eq!(port("1:").map(|(r, p)| (r, p.get())), Ok((":", 1)));
+        for bad in ["0", "65536", "05000", "", "123456", "+1", "1e3"] {
+            assert_eq!(code(port(bad)), ErrorCode::BadAddress, "{bad}");
+        }
+    }
+
+    #[test]
+    fn numbers() {
+        assert!(msg_id("9007199254740991").is_ok());
+        assert_eq!(code(msg_id("9007199254740992")), ErrorCode::Malformed);
+        assert_eq!(code(msg_id("99999999999999999")), ErrorCode::Malformed);
+        assert_eq!(code(msg_id("0")), ErrorCode::Malformed);
+        assert!(time("0").is_ok());
+        assert!(time("99999999999").is_ok());
+        assert_eq!(code(time("100000000000")), ErrorCode::Malformed);
+        assert_eq!(code(time("00")), ErrorCode::Malformed);
+    }
+
+    #[test]
+    fn addresses() {
+        for ok in [
+            "1.2.3.4:5",
+            "[::1]:5",
+            "[FE80::ABCD]:5",
+            "[::ffff:192.0.2.1]:5",
+            "[2001:db8:0:0:0:0:0:1]:5",
+        ] {
+            assert!(address(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "1.2.3.4",
+            "1.2.3.4:",
+            "::1:5",
+            "[::1]5",
+            "[::1]",
+            "[1.2.3.4]:5",
+            "[::]:5",
+            "0.0.0.0:5",
+            "01.2.3.4:5",
+            "256.1.1.1:5",
+            "[fe80::1%eth0]:5",
+            "[::1:5",
+        ] {
+            assert_eq!(code(address(bad)), ErrorCode::BadAddress, "{bad}");
+        }
+    }
+}

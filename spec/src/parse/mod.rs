@@ -1,0 +1,106 @@
+//! The decoder: nom parsers, one function per grammar rule of `PROTOCOL.md` §3, each
+//! with its ABNF rule quoted in its doc comment. Everything here is crate-private:
+//! nom never appears in a public signature. The public entry points are the
+//! `decode` functions of `codec.rs`, which run the checks of §2.1 steps 1–4 and then
+//! hand the rest of the line to the rule of its verb here (step 5 and 6).
+//!
+//! # How a line is cut into fields
+//!
+//! Every rule works on the text after the verb (`""` or `":..."`). Fields are the
+//! text between two `:` (the address and the text field are the two exceptions,
+//! see [`field::address`] and [`field::text_field`]). The conventions, applied
+//! uniformly so that every implementation can reproduce them:
+//!
+//! - A field is **missing** when the line ends where its `:` should be
+//!   (`REGISTER:bob`): `MALFORMED`.
+//! - A field that is present but empty (`REGISTER::1.2.3.4:5000`) is present and
+//!   breaks its rule: the code of its field kind (`BAD_NICK` here, as [REG-4] says
+//!   of an empty nick).
+//! - Anything after the last field of the rule, even a lone `:`, is an **extra
+//!   field**: `MALFORMED` (`QUIT:`, `LIST:` as a request,
+//!   `REGISTER:bob:1.2.3.4:5000:` whose optional token is then present and empty).
+//! - Literals (`JOIN`, `LEAVE`, `LIVE`, `QUEUED`) are case-sensitive fields; any
+//!   other value is `MALFORMED`.
+//!
+//! Hot-path notes: after the UTF-8 and NUL/CR/LF checks (one pass each, both
+//! vectorised), each field is found with one short scan for `:` and validated in
+//! place; the only allocations are the owned strings of the decoded value.
+
+mod client;
+mod datagram;
+pub(crate) mod field;
+mod peer;
+mod server;
+
+use nom::IResult;
+use nom::error::{ErrorKind, ParseError};
+
+use crate::error::{DecodeError, ErrorCode};
+
+pub(crate) use client::client_line;
+pub(crate) use datagram::datagram;
+pub(crate) use peer::peer_line;
+pub(crate) use server::server_line;
+
+/// The error of every parser here: the §6 code and reason to report.
+///
+/// A field that breaks its rule returns `nom::Err::Failure` (nothing may
+/// backtrack past it: the first failure is the one §2.1 reports); a missing
+/// separator returns `nom::Err::Error`, so that an optional field can be absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fail(pub(crate) DecodeError);
+
+/// What nom's own combinators report: a field that is missing.
+pub(crate) const MISSING: DecodeError =
+    DecodeError::new(ErrorCode::Malformed, "a field is missing");
+/// Text after the last field of the rule.
+pub(crate) const EXTRA: DecodeError =
+    DecodeError::new(ErrorCode::Malformed, "extra fields after the last one");
+
+impl<I> ParseError<I> for Fail {
+    fn from_error_kind(_input: I, _kind: ErrorKind) -> Self {
+        Fail(MISSING)
+    }
+
+    fn append(_input: I, _kind: ErrorKind, other: Self) -> Self {
+        other
+    }
+}
+
+/// The result type of every rule.
+pub(crate) type PResult<'a, T> = IResult<&'a str, T, Fail>;
+
+/// Fails the whole line with `e` (no backtracking).
+pub(crate) fn failure<'a, T>(e: DecodeError) -> PResult<'a, T> {
+    Err(nom::Err::Failure(Fail(e)))
+}
+
+/// Runs a message rule on the text after the verb, requiring it to consume
+/// everything (else: extra fields, `MALFORMED`).
+pub(crate) fn finish<'a, T>(
+    rest: &'a str,
+    rule: impl FnOnce(&'a str) -> PResult<'a, T>,
+) -> Result<T, DecodeError> {
+    match rule(rest) {
+        Ok(("", v)) => Ok(v),
+        Ok((_, _)) => Err(EXTRA),
+        Err(nom::Err::Error(Fail(e)) | nom::Err::Failure(Fail(e))) => Err(e),
+        // Only the `complete` parsers are used; they never ask for more input.
+        Err(nom::Err::Incomplete(_)) => Err(MISSING),
+    }
+}
+
+/// Splits a line into its verb (the text up to the first `:`, or the whole line)
+/// and the rest (`""` or starting with `:`), §2.
+pub(crate) fn split_verb(line: &str) -> (&str, &str) {
+    match line.as_bytes().iter().position(|&b| b == b':') {
+        Some(n) => line.split_at(n),
+        None => (line, ""),
+    }
+}
+
+/// §2.1 step 4: the error for a verb not known in this context.
+pub(crate) const UNKNOWN_VERB: DecodeError = DecodeError::new(
+    ErrorCode::UnknownVerb,
+    "unknown verb (verbs are case-sensitive)",
+);
