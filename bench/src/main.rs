@@ -1,0 +1,2 @@
+//! `p2pchat-bench`: see `bench/README.md`.
+fn main() {}

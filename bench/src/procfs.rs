@@ -1,0 +1,64 @@
+//! What `/proc` says about a process: resident memory and CPU time.
+
+use std::fs;
+
+/// Clock ticks per second of `/proc/<pid>/stat` times (`USER_HZ`). It is 100 on every
+/// Linux architecture the benchmark runs on; reading it needs `sysconf`, and this crate
+/// has no `unsafe` and no libc.
+pub const TICKS_PER_SEC: f64 = 100.0;
+
+/// `VmRSS` of `pid`, in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    status_field(pid, "VmRSS:")
+}
+
+/// `Threads` of `pid`.
+pub fn threads(pid: u32) -> Option<u64> {
+    status_field(pid, "Threads:")
+}
+
+fn status_field(pid: u32, name: &str) -> Option<u64> {
+    let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = s.lines().find(|l| l.starts_with(name))?;
+    line[name.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// User plus system CPU time of `pid` (all its threads), in ticks.
+pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    let rest = &s[s.rfind(')')? + 1..];
+    let mut f = rest.split_whitespace();
+    // After ')': state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
+    // cmajflt utime(14) stime(15).
+    let utime: u64 = f.nth(11)?.parse().ok()?;
+    let stime: u64 = f.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// CPU use between two samples, in cores (1.0 = one core busy all the time).
+pub fn cores(ticks_before: Option<u64>, ticks_after: Option<u64>, wall_s: f64) -> Option<f64> {
+    let d = ticks_after?.checked_sub(ticks_before?)?;
+    (wall_s > 0.0).then(|| d as f64 / TICKS_PER_SEC / wall_s)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_itself() {
+        let me = std::process::id();
+        assert!(rss_kib(me).unwrap() > 0);
+        assert!(threads(me).unwrap() >= 1);
+        let mut x = 0u64;
+        for i in 0..20_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        assert!(x != 1);
+        assert!(cpu_ticks(me).is_some());
+        assert_eq!(cores(Some(100), Some(300), 2.0), Some(1.0));
+        assert_eq!(cores(None, Some(3), 1.0), None);
+    }
+}
