@@ -1,0 +1,466 @@
+//! The task that serves one connection: it owns the socket, frames the input, runs the
+//! connection's state machine (`spec::machine::server_conn`), hands requests to the
+//! hub, writes the output queue, and runs the timers. One task per connection, no
+//! read or write buffer kept while the connection is idle.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use spec::machine::server_conn::{ConnLimits, ServerConn, Step, TimerStep};
+use spec::{ErrorCode, Frame, Framer, ServerLine};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::hub::{ConnId, Hub, Now, Outcome, Sink};
+use crate::outbox::{Outbox, Taken};
+
+/// State shared by every connection: the hub and the connections' output queues,
+/// under one lock so that lines reach every queue in the order the hub made them
+/// ([GEN-4], [BRD-3]).
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub hub: Hub,
+    pub outboxes: Outboxes,
+}
+
+/// The output queues, by connection.
+#[derive(Debug, Default)]
+pub(crate) struct Outboxes(pub HashMap<ConnId, Arc<Outbox>>);
+
+impl Sink for Outboxes {
+    fn send(&mut self, conn: ConnId, line: &[u8]) {
+        if let Some(o) = self.0.get(&conn) {
+            o.push(line);
+        }
+    }
+}
+
+/// What every connection task needs.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub shared: Mutex<Shared>,
+    pub limits: ConnLimits,
+    pub origin: Instant,
+    pub linger: Duration,
+    pub max_outbound: usize,
+    #[cfg(feature = "faults")]
+    pub faults: crate::faults::Faults,
+}
+
+impl Ctx {
+    pub fn lock(&self) -> MutexGuard<'_, Shared> {
+        // The hub's state stays consistent across a panic in a request (none is
+        // expected: network input never panics), so a poisoned lock is still usable.
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn mono(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    fn now(&self) -> Now {
+        Now {
+            mono: self.mono(),
+            unix_secs: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        }
+    }
+
+    #[cfg(feature = "faults")]
+    fn fault(&self, f: crate::faults::Fault) -> bool {
+        self.faults.contains(f)
+    }
+}
+
+/// Why the connection is closing.
+enum Ending {
+    /// The peer closed or the socket failed: nothing more to say.
+    Gone,
+    /// Send the queued output, then this last line, then close.
+    Last(ServerLine),
+    /// Send the queued output, then close (after BYE, already queued).
+    Flush,
+}
+
+/// Splits input into frames; the `CrlfOnly` and `NoOverlongCheck` faults swap the
+/// spec's framer for a broken one.
+enum Input {
+    Framer(Framer),
+    #[cfg(feature = "faults")]
+    CrlfOnly(Vec<u8>),
+}
+
+const FAR: Duration = Duration::from_secs(365 * 24 * 3600);
+const READ_CHUNK: usize = 8192;
+/// Reads per wake-up before other connections get a turn.
+const READS_PER_WAKE: usize = 4;
+
+struct Conn {
+    id: ConnId,
+    ctx: Arc<Ctx>,
+    outbox: Arc<Outbox>,
+    sm: ServerConn,
+    input: Input,
+    /// Bytes taken from the outbox, written up to `off`.
+    writing: Vec<u8>,
+    off: usize,
+    ending: Option<Ending>,
+}
+
+/// Serves one accepted connection until it ends. The outbox is already registered in
+/// `ctx.shared.outboxes` under `id`.
+pub(crate) async fn serve(
+    stream: TcpStream,
+    id: ConnId,
+    ctx: Arc<Ctx>,
+    outbox: Arc<Outbox>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let input = {
+        #[cfg(feature = "faults")]
+        {
+            use crate::faults::Fault;
+            if ctx.fault(Fault::CrlfOnly) {
+                Input::CrlfOnly(Vec::new())
+            } else if ctx.fault(Fault::NoOverlongCheck) {
+                Input::Framer(Framer::with_limit(1 << 16))
+            } else {
+                Input::Framer(Framer::new())
+            }
+        }
+        #[cfg(not(feature = "faults"))]
+        Input::Framer(Framer::new())
+    };
+    let mut c = Conn {
+        id,
+        sm: ServerConn::new(ctx.limits.clone(), ctx.mono()),
+        ctx,
+        outbox,
+        input,
+        writing: Vec::new(),
+        off: 0,
+        ending: None,
+    };
+    let sleep = tokio::time::sleep_until((c.ctx.origin + FAR).into());
+    tokio::pin!(sleep);
+    let mut armed: Option<Duration> = None;
+    while c.ending.is_none() {
+        let deadline = c.sm.next_deadline();
+        if deadline != armed {
+            armed = deadline;
+            sleep
+                .as_mut()
+                .reset((c.ctx.origin + deadline.unwrap_or(FAR)).into());
+        }
+        let want_write = c.off < c.writing.len();
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => {
+                c.ending = Some(Ending::Last(ServerLine::error(ErrorCode::Shutdown, "the server is stopping")));
+            }
+            r = stream.readable() => match r {
+                Ok(()) => c.on_readable(&stream),
+                Err(_) => c.ending = Some(Ending::Gone),
+            },
+            _ = c.outbox.notified(), if !want_write => {}
+            r = stream.writable(), if want_write => {
+                if r.is_err() {
+                    c.ending = Some(Ending::Gone);
+                }
+            }
+            _ = &mut sleep, if armed.is_some() => c.on_timer(),
+        }
+        if c.ending.is_none() {
+            c.flush(&stream);
+        }
+    }
+    c.finish(stream).await;
+}
+
+impl Conn {
+    fn on_readable(&mut self, stream: &TcpStream) {
+        let mut buf = [0u8; READ_CHUNK];
+        for _ in 0..READS_PER_WAKE {
+            match stream.try_read(&mut buf) {
+                Ok(0) => {
+                    // Bytes after the last LF are not a line (§2): dropped.
+                    self.ending.get_or_insert(Ending::Gone);
+                    return;
+                }
+                Ok(n) => {
+                    self.on_bytes(&buf[..n]);
+                    if self.ending.is_some() || n < READ_CHUNK {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.ending = Some(Ending::Gone);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Frames `data` and handles every complete line, under one hub lock taken only
+    /// if a line needs it.
+    fn on_bytes(&mut self, data: &[u8]) {
+        let mono = self.ctx.mono();
+        let ctx = Arc::clone(&self.ctx);
+        let mut guard: Option<MutexGuard<'_, Shared>> = None;
+        let mut input = std::mem::replace(&mut self.input, Input::Framer(Framer::new()));
+        match &mut input {
+            Input::Framer(f) => {
+                f.feed(data, |frame| self.on_frame(frame, mono, &ctx, &mut guard));
+                self.sm.on_bytes(mono, f.in_partial_line());
+            }
+            #[cfg(feature = "faults")]
+            Input::CrlfOnly(buf) => {
+                buf.extend_from_slice(data);
+                while let Some(pos) = buf.windows(2).position(|w| w == b"\r\n") {
+                    let line: Vec<u8> = buf.drain(..pos + 2).take(pos).collect();
+                    if line.is_empty() {
+                        continue;
+                    }
+                    if line.len() > spec::limits::MAX_LINE {
+                        self.on_frame(Frame::TooLong, mono, &ctx, &mut guard);
+                    } else {
+                        self.on_frame(Frame::Line(&line), mono, &ctx, &mut guard);
+                    }
+                }
+                if buf.len() > spec::limits::MAX_LINE + 2 {
+                    buf.clear();
+                }
+                self.sm.on_bytes(mono, !buf.is_empty());
+            }
+        }
+        self.input = input;
+    }
+
+    fn on_frame<'a>(
+        &mut self,
+        frame: Frame<'_>,
+        mono: Duration,
+        ctx: &'a Ctx,
+        guard: &mut Option<MutexGuard<'a, Shared>>,
+    ) {
+        if self.ending.is_some() {
+            return;
+        }
+        let step = match frame {
+            Frame::TooLong => self.sm.on_too_long(mono),
+            #[cfg(feature = "faults")]
+            Frame::Line(line)
+                if self.ctx.fault(crate::faults::Fault::NoOverlongCheck)
+                    && line.len() > spec::limits::MAX_LINE =>
+            {
+                self.sm.on_line(&line[..spec::limits::MAX_LINE], mono)
+            }
+            Frame::Line(line) => {
+                let step = self.sm.on_line(line, mono);
+                #[cfg(feature = "faults")]
+                if let Step::Reply(ServerLine::Err { code, .. }) = &step
+                    && *code == spec::ErrCode::Known(ErrorCode::BadLength)
+                    && line.starts_with(b"BROADCAST:")
+                    && self.sm.is_registered()
+                    && self.ctx.fault(crate::faults::Fault::NoLengthCheck)
+                {
+                    let mut raw = line.to_vec();
+                    raw.extend_from_slice(b"\r\n");
+                    let shared = guard.get_or_insert_with(|| ctx.lock());
+                    let Shared { hub, outboxes } = &mut **shared;
+                    hub.relay_raw(self.id, &raw, outboxes);
+                    return;
+                }
+                step
+            }
+        };
+        match step {
+            Step::Nothing => {}
+            Step::Reply(line) => {
+                #[cfg(feature = "faults")]
+                if matches!(line, ServerLine::Pong { .. })
+                    && !self.sm.is_registered()
+                    && self.ctx.fault(crate::faults::Fault::NoPongBeforeRegister)
+                {
+                    return;
+                }
+                #[cfg(feature = "faults")]
+                if matches!(line, ServerLine::Err { .. })
+                    && self.ctx.fault(crate::faults::Fault::CloseOnError)
+                {
+                    self.sm.set_closed();
+                    self.ending = Some(Ending::Last(line));
+                    return;
+                }
+                self.push_own(&line);
+            }
+            Step::Close(line) => {
+                self.sm.set_closed();
+                self.ending = Some(Ending::Last(line));
+            }
+            Step::Request(cmd) => {
+                let now = ctx.now();
+                let shared = guard.get_or_insert_with(|| ctx.lock());
+                let Shared { hub, outboxes } = &mut **shared;
+                #[cfg(feature = "faults")]
+                let outcome = {
+                    let mut sink = ErrSpy {
+                        inner: outboxes,
+                        me: self.id,
+                        saw_err: false,
+                    };
+                    let o = hub.handle(self.id, cmd, now, &mut sink);
+                    if sink.saw_err && self.ctx.fault(crate::faults::Fault::CloseOnError) {
+                        self.sm.set_closed();
+                        self.ending = Some(Ending::Flush);
+                    }
+                    o
+                };
+                #[cfg(not(feature = "faults"))]
+                let outcome = hub.handle(self.id, cmd, now, outboxes);
+                match outcome {
+                    Outcome::Continue => {}
+                    Outcome::Registered => self.sm.set_registered(),
+                    Outcome::Close => {
+                        self.sm.set_closed();
+                        self.ending = Some(Ending::Flush);
+                    }
+                }
+            }
+        }
+    }
+
+    fn push_own(&self, line: &ServerLine) {
+        let mut buf = Vec::with_capacity(64);
+        line.encode(&mut buf);
+        self.outbox.push(&buf);
+    }
+
+    fn on_timer(&mut self) {
+        match self.sm.on_timer(self.ctx.mono()) {
+            None => {}
+            Some(TimerStep::Ping(line)) => self.push_own(&line),
+            Some(TimerStep::Close(line)) => self.ending = Some(Ending::Last(line)),
+        }
+    }
+
+    /// Writes what is queued, without waiting.
+    fn flush(&mut self, stream: &TcpStream) {
+        loop {
+            if self.off == self.writing.len() {
+                self.writing.clear();
+                self.off = 0;
+                if self.outbox.take(&mut self.writing) == Taken::Overflow {
+                    self.ending = Some(Ending::Last(ServerLine::error(
+                        ErrorCode::SlowReader,
+                        "too much unread output; closing",
+                    )));
+                    return;
+                }
+                if self.writing.is_empty() {
+                    // Idle: hold no buffer.
+                    if self.writing.capacity() > 0 {
+                        self.writing = Vec::new();
+                    }
+                    return;
+                }
+            }
+            match stream.try_write(&self.writing[self.off..]) {
+                Ok(n) => {
+                    self.off += n;
+                    self.outbox.set_in_flight(self.writing.len() - self.off);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.ending = Some(Ending::Gone);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Leaves the registry ([LEA-1]), sends the last lines within the linger time, and
+    /// closes the socket.
+    async fn finish(mut self, stream: TcpStream) {
+        self.sm.set_closed();
+        let (rest, taken) = {
+            let mut shared = self.ctx.lock();
+            let Shared { hub, outboxes } = &mut *shared;
+            outboxes.0.remove(&self.id);
+            hub.disconnect(self.id, outboxes);
+            self.outbox.close()
+        };
+        let ending = self.ending.take().unwrap_or(Ending::Gone);
+        if matches!(ending, Ending::Gone) {
+            return;
+        }
+        let mut out = std::mem::take(&mut self.writing);
+        let slow = taken == Taken::Overflow
+            || matches!(&ending, Ending::Last(ServerLine::Err { code, .. })
+                if *code == spec::ErrCode::Known(ErrorCode::SlowReader));
+        if slow {
+            // [LIM-1]: what was queued is dropped; only the reason is offered.
+            out.clear();
+            self.off = 0;
+        } else {
+            out.extend_from_slice(&rest);
+        }
+        if let Ending::Last(line) = &ending {
+            line.encode(&mut out);
+        } else if slow {
+            ServerLine::error(ErrorCode::SlowReader, "too much unread output; closing")
+                .encode(&mut out);
+        }
+        let off = self.off.min(out.len());
+        close_gracefully(stream, &out[off..], self.ctx.linger).await;
+    }
+}
+
+/// Writes `last` ([ERR-2]: the last lines), shuts the socket down for writing, and
+/// reads until the client closes, so that unread input does not turn the close into a
+/// reset that could destroy the last line; all within `linger`.
+pub(crate) async fn close_gracefully(mut stream: TcpStream, last: &[u8], linger: Duration) {
+    let _ = tokio::time::timeout(linger, async {
+        if stream.write_all(last).await.is_err() {
+            return;
+        }
+        let _ = stream.shutdown().await;
+        let mut buf = [0u8; 1024];
+        while stream.readable().await.is_ok() {
+            match stream.try_read(&mut buf) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    })
+    .await;
+}
+
+/// A sink that notes whether the hub answered this connection with an ERR (the
+/// `CloseOnError` fault).
+#[cfg(feature = "faults")]
+struct ErrSpy<'a> {
+    inner: &'a mut Outboxes,
+    me: ConnId,
+    saw_err: bool,
+}
+
+#[cfg(feature = "faults")]
+impl Sink for ErrSpy<'_> {
+    fn send(&mut self, conn: ConnId, line: &[u8]) {
+        if conn == self.me && line.starts_with(b"ERR:") {
+            self.saw_err = true;
+        }
+        self.inner.send(conn, line);
+    }
+}

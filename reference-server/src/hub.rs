@@ -1,0 +1,684 @@
+//! The hub: the pure, synchronous heart of the server. It takes one decoded request
+//! from one connection and writes the lines it causes, for whichever connections,
+//! into a [`Sink`]. No sockets, no clock, no async: time comes in as [`Now`].
+//!
+//! What one connection decides alone (bad lines, the state gate, PING, QUIT, timers,
+//! rate limits) is `spec::machine::server_conn`; the hub is everything that needs
+//! the registry or the store.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use spec::{
+    Address, ClientLine, Delivery, ErrorCode, Msg, MsgId, Nick, ServerLine, Text, Timestamp, Token,
+    UpdateKind, User,
+};
+use subtle::ConstantTimeEq;
+
+use crate::entropy::Entropy;
+#[cfg(feature = "faults")]
+use crate::faults::Faults;
+use crate::registry::{Online, Registry};
+use crate::store::{Store, StoreError, TokenHash};
+use crate::tickets::Tickets;
+
+/// Identifies one connection for the lifetime of the server.
+pub type ConnId = u64;
+
+/// The time of an event, as the driver sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    /// Monotonic time since an origin the driver picks (ticket lifetimes).
+    pub mono: Duration,
+    /// Wall-clock Unix seconds (the `<time>` of a `MSG`, [RLY-2]).
+    pub unix_secs: u64,
+}
+
+/// Where the hub writes its output: whole encoded lines, CRLF included, each for one
+/// connection, in the order they must be sent ([GEN-4], [BRD-3]).
+pub trait Sink {
+    /// Queue `line` for `conn`.
+    fn send(&mut self, conn: ConnId, line: &[u8]);
+}
+
+/// A sink that records everything (for tests and transcripts).
+impl Sink for Vec<(ConnId, Vec<u8>)> {
+    fn send(&mut self, conn: ConnId, line: &[u8]) {
+        self.push((conn, line.to_vec()));
+    }
+}
+
+/// What the connection's driver does after a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing special.
+    Continue,
+    /// The connection is now registered.
+    Registered,
+    /// Close the connection (after the lines already queued for it).
+    Close,
+}
+
+/// The hub's settings.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Unacknowledged messages one user's mailbox may hold ([RLY-7]).
+    pub mailbox_quota: usize,
+    /// Deliberate rule-breaks.
+    #[cfg(feature = "faults")]
+    pub faults: Faults,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            mailbox_quota: 1000,
+            #[cfg(feature = "faults")]
+            faults: Faults::NONE,
+        }
+    }
+}
+
+/// Whether a fault is switched on; always `false` without the `faults` feature.
+macro_rules! fault {
+    ($self:expr, $f:ident) => {{
+        #[cfg(feature = "faults")]
+        let on = $self.config.faults.contains(crate::faults::Fault::$f);
+        #[cfg(not(feature = "faults"))]
+        let on = false;
+        on
+    }};
+}
+
+/// The registry, the store and the rules that join them.
+pub struct Hub {
+    registry: Registry,
+    store: Box<dyn Store>,
+    entropy: Box<dyn Entropy>,
+    tickets: Tickets,
+    config: HubConfig,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("registry", &self.registry)
+            .field("tickets", &self.tickets.len())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn hash_token(token: &Token) -> TokenHash {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn user_of(o: &Online) -> User {
+    User {
+        nick: o.nick.clone(),
+        address: o.address.clone(),
+    }
+}
+
+impl Hub {
+    /// A hub over `store`, drawing tokens and tickets from `entropy`.
+    pub fn new(store: Box<dyn Store>, entropy: Box<dyn Entropy>, config: HubConfig) -> Hub {
+        Hub {
+            registry: Registry::default(),
+            store,
+            entropy,
+            tickets: Tickets::default(),
+            config,
+            scratch: Vec::with_capacity(256),
+        }
+    }
+
+    /// The registry (read-only).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Makes the store durable and closes it (it is replaced by an empty in-memory
+    /// store): after this the database file is released.
+    pub fn close_store(&mut self) -> Result<(), StoreError> {
+        let r = self.store.flush();
+        self.store = Box::new(crate::store::MemoryStore::new());
+        r
+    }
+
+    /// The uniqueness key of a nick ([REG-3]: without regard to ASCII case).
+    fn key(&self, nick: &Nick) -> String {
+        if fault!(self, CaseSensitiveNicks) {
+            return nick.as_str().to_owned();
+        }
+        nick.key().as_str().to_owned()
+    }
+
+    fn emit(&mut self, sink: &mut impl Sink, conn: ConnId, line: &ServerLine) {
+        self.scratch.clear();
+        line.encode(&mut self.scratch);
+        sink.send(conn, &self.scratch);
+    }
+
+    fn err(&mut self, sink: &mut impl Sink, conn: ConnId, code: ErrorCode, why: &str) {
+        self.emit(sink, conn, &ServerLine::error(code, why));
+    }
+
+    fn storage_failed(
+        &mut self,
+        sink: &mut impl Sink,
+        conn: ConnId,
+        code: ErrorCode,
+        e: &StoreError,
+    ) {
+        tracing::error!(conn, error = %e, "storage failed");
+        self.err(sink, conn, code, "server storage failed; try again");
+    }
+
+    /// Sends `line` to every registered connection, in registration order ([BRD-3]).
+    fn send_all(&mut self, sink: &mut impl Sink, line: &ServerLine, except: Option<ConnId>) {
+        self.scratch.clear();
+        line.encode(&mut self.scratch);
+        for (c, _) in self.registry.iter() {
+            if Some(c) != except {
+                sink.send(c, &self.scratch);
+            }
+        }
+    }
+
+    /// One request from `conn`. The driver has already applied the state gate of §7
+    /// (`ServerConn`); the hub checks registration again for safety.
+    pub fn handle(
+        &mut self,
+        conn: ConnId,
+        cmd: ClientLine,
+        now: Now,
+        sink: &mut impl Sink,
+    ) -> Outcome {
+        let registered = self.registry.get(conn).is_some();
+        match cmd {
+            ClientLine::Ping { token } => {
+                self.emit(sink, conn, &ServerLine::Pong { token });
+                Outcome::Continue
+            }
+            ClientLine::Pong { .. } => Outcome::Continue,
+            ClientLine::Quit => {
+                self.emit(sink, conn, &ServerLine::Bye);
+                Outcome::Close
+            }
+            ClientLine::Register {
+                nick,
+                address,
+                token,
+            } => {
+                if registered {
+                    self.err(
+                        sink,
+                        conn,
+                        ErrorCode::AlreadyRegistered,
+                        "this connection is registered already",
+                    );
+                    return Outcome::Continue;
+                }
+                self.register(conn, nick, address, token, sink)
+            }
+            _ if !registered => {
+                self.err(sink, conn, ErrorCode::NotRegistered, "register first");
+                Outcome::Continue
+            }
+            ClientLine::Broadcast { nick, text } => {
+                self.broadcast(conn, nick, text, sink);
+                Outcome::Continue
+            }
+            ClientLine::List => {
+                let users = self
+                    .registry
+                    .iter()
+                    .filter(|(c, _)| !(fault!(self, ListWithoutSelf) && *c == conn))
+                    .map(|(_, o)| user_of(o))
+                    .collect();
+                self.emit(sink, conn, &ServerLine::List { users });
+                Outcome::Continue
+            }
+            ClientLine::Query { nick } => {
+                let key = self.key(&nick);
+                match self
+                    .registry
+                    .conn_of(&key)
+                    .and_then(|c| self.registry.get(c))
+                {
+                    // [LST-2] "the nick and address as that user registered them".
+                    Some(o) => {
+                        let user = user_of(o);
+                        self.emit(sink, conn, &ServerLine::User { user });
+                    }
+                    // [LST-3]
+                    None => self.err(
+                        sink,
+                        conn,
+                        ErrorCode::NoSuchNick,
+                        "nobody by that nick is online",
+                    ),
+                }
+                Outcome::Continue
+            }
+            ClientLine::Send { nick, text } => {
+                self.send(conn, nick, text, now, sink);
+                Outcome::Continue
+            }
+            ClientLine::Ack { id } => {
+                self.ack(conn, id);
+                Outcome::Continue
+            }
+            ClientLine::Block { nick } => {
+                self.block(conn, nick, sink);
+                Outcome::Continue
+            }
+            ClientLine::Unblock { nick } => {
+                self.unblock(conn, nick, sink);
+                Outcome::Continue
+            }
+            ClientLine::Blocks => {
+                let nicks = self
+                    .registry
+                    .get(conn)
+                    .map(|o| o.blocks.iter().map(|(_, n)| n.clone()).collect())
+                    .unwrap_or_default();
+                self.emit(sink, conn, &ServerLine::Blocks { nicks });
+                Outcome::Continue
+            }
+            ClientLine::Ticket { nick } => {
+                self.ticket(conn, nick, now, sink);
+                Outcome::Continue
+            }
+        }
+    }
+
+    /// §8: [REG-1] .. [REG-8], [OWN-1] .. [OWN-4], and the redelivery of [RLY-3].
+    fn register(
+        &mut self,
+        conn: ConnId,
+        nick: Nick,
+        address: Address,
+        token: Option<Token>,
+        sink: &mut impl Sink,
+    ) -> Outcome {
+        let key = self.key(&nick);
+        // [REG-3] "a REGISTER for a nick that another connection holds, in any mix of
+        // case, MUST be answered with ERR:NICK_IN_USE".
+        if self.registry.conn_of(&key).is_some() {
+            self.err(
+                sink,
+                conn,
+                ErrorCode::NickInUse,
+                "that nick is online already",
+            );
+            return Outcome::Continue;
+        }
+        let owner = match self.store.owner(&key) {
+            Ok(o) => o,
+            Err(e) => {
+                self.storage_failed(sink, conn, ErrorCode::NickOwned, &e);
+                return Outcome::Continue;
+            }
+        };
+        let new_token = match owner {
+            // [OWN-1] a new owner, a new token; a token given in the REGISTER is ignored.
+            None => {
+                let t = Token::from_random(self.entropy.random16());
+                if let Err(e) = self.store.add_owner(&key, &nick, &hash_token(&t)) {
+                    self.storage_failed(sink, conn, ErrorCode::NickOwned, &e);
+                    return Outcome::Continue;
+                }
+                Some(t)
+            }
+            Some(stored) => {
+                // [OWN-2] / [OWN-3]: the owner's token, compared in constant time.
+                let ok = token.is_some_and(|t| bool::from(hash_token(&t).ct_eq(&stored)));
+                if !ok && !fault!(self, NoTokenCheck) {
+                    self.err(
+                        sink,
+                        conn,
+                        ErrorCode::NickOwned,
+                        "that nick is owned; give its token",
+                    );
+                    return Outcome::Continue;
+                }
+                None
+            }
+        };
+        let blocks = match self.store.blocks(&key) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(conn, error = %e, "cannot read blocks");
+                Vec::new()
+            }
+        };
+        self.registry
+            .insert(conn, nick.clone(), key.clone(), address.clone(), blocks);
+        // [REG-1] JOIN to every registered connection, the new one included ...
+        let join = ServerLine::Update {
+            kind: UpdateKind::Join,
+            user: User {
+                nick: nick.clone(),
+                address,
+            },
+        };
+        self.send_all(sink, &join, None);
+        // [OWN-1] ... TOKEN after its JOIN and before its LIST ...
+        if let Some(token) = new_token {
+            self.emit(sink, conn, &ServerLine::Token { nick, token });
+        }
+        // ... then the LIST reply ([REG-2]).
+        let users = self
+            .registry
+            .iter()
+            .filter(|(c, _)| !(fault!(self, ListWithoutSelf) && *c == conn))
+            .map(|(_, o)| user_of(o))
+            .collect();
+        self.emit(sink, conn, &ServerLine::List { users });
+        // [RLY-3] "after the LIST reply, ... every message still in the mailbox, in
+        // increasing id order".
+        match self.store.pending(&key) {
+            Ok(mut msgs) => {
+                if fault!(self, RedeliverReversed) {
+                    msgs.reverse();
+                }
+                for m in msgs {
+                    self.emit(sink, conn, &ServerLine::Msg(m));
+                }
+            }
+            Err(e) => tracing::error!(conn, error = %e, "cannot read the mailbox"),
+        }
+        Outcome::Registered
+    }
+
+    /// §10: [BRD-1], [BRD-2], [BLK-5].
+    fn broadcast(&mut self, conn: ConnId, nick: Nick, text: Text, sink: &mut impl Sink) {
+        let Some(sender) = self.registry.get(conn) else {
+            return;
+        };
+        // [BRD-2] "A BROADCAST naming a nick other than the sender's MUST be answered
+        // with ERR:NOT_YOUR_NICK and relayed to nobody" (byte-for-byte, [BRD-1]).
+        if sender.nick != nick && !fault!(self, NoSenderCheck) {
+            self.err(
+                sink,
+                conn,
+                ErrorCode::NotYourNick,
+                "a broadcast must name your own nick",
+            );
+            return;
+        }
+        let sender_key = sender.key.clone();
+        self.scratch.clear();
+        ServerLine::Broadcast { nick, text }.encode(&mut self.scratch);
+        let relay_blocked = fault!(self, RelayFromBlocked);
+        let no_echo = fault!(self, NoEcho);
+        for (c, o) in self.registry.iter() {
+            if c == conn {
+                if !no_echo {
+                    sink.send(c, &self.scratch);
+                }
+            } else if relay_blocked || !o.blocks_key(&sender_key) {
+                sink.send(c, &self.scratch);
+            }
+        }
+    }
+
+    /// Relays a raw, already terminated BROADCAST line to everyone (the
+    /// `NoLengthCheck` fault).
+    #[cfg(feature = "faults")]
+    pub fn relay_raw(&mut self, conn: ConnId, line: &[u8], sink: &mut impl Sink) {
+        if self.registry.get(conn).is_none() {
+            return;
+        }
+        for (c, _) in self.registry.iter() {
+            sink.send(c, line);
+        }
+    }
+
+    /// §11: [RLY-1], [RLY-2], [RLY-5] .. [RLY-7], [BLK-6].
+    fn send(&mut self, conn: ConnId, to: Nick, text: Text, now: Now, sink: &mut impl Sink) {
+        let Some(sender) = self.registry.get(conn) else {
+            return;
+        };
+        let from = sender.nick.clone();
+        let from_key = sender.key.clone();
+        let to_key = self.key(&to);
+        // [RLY-6] "SEND to oneself with ERR:BAD_TARGET".
+        if to_key == from_key {
+            self.err(
+                sink,
+                conn,
+                ErrorCode::BadTarget,
+                "you cannot send to yourself",
+            );
+            return;
+        }
+        let online = self.registry.conn_of(&to_key);
+        let known = match online {
+            Some(_) => Ok(true),
+            None => self.store.owner(&to_key).map(|o| o.is_some()),
+        };
+        match known {
+            Ok(true) => {}
+            // [RLY-6] "SEND to a nick the server does not know MUST be answered with
+            // ERR:NO_SUCH_NICK".
+            Ok(false) => return self.err(sink, conn, ErrorCode::NoSuchNick, "no such user"),
+            Err(e) => return self.storage_failed(sink, conn, ErrorCode::MailboxFull, &e),
+        }
+        let delivery = if online.is_some() {
+            Delivery::Live
+        } else {
+            Delivery::Queued
+        };
+        // [BLK-6] a SEND to a user who blocks the sender is dropped and answered as
+        // if it had been accepted.
+        let blocked = match online.and_then(|c| self.registry.get(c)) {
+            Some(o) => Ok(o.blocks_key(&from_key)),
+            None => self.store.is_blocked(&to_key, &from_key),
+        };
+        let blocked = match blocked {
+            Ok(b) => b && !fault!(self, RelayFromBlocked),
+            Err(e) => return self.storage_failed(sink, conn, ErrorCode::MailboxFull, &e),
+        };
+        if blocked {
+            match self.store.allocate_id() {
+                Ok(id) => self.emit(sink, conn, &ServerLine::Sent { id, delivery }),
+                Err(e) => self.storage_failed(sink, conn, ErrorCode::MailboxFull, &e),
+            }
+            return;
+        }
+        // [RLY-7] the quota.
+        match self.store.mailbox_len(&to_key) {
+            Ok(n) if n >= self.config.mailbox_quota => {
+                return self.err(
+                    sink,
+                    conn,
+                    ErrorCode::MailboxFull,
+                    "the recipient's mailbox is full",
+                );
+            }
+            Ok(_) => {}
+            Err(e) => return self.storage_failed(sink, conn, ErrorCode::MailboxFull, &e),
+        }
+        let time = Timestamp::new(now.unix_secs).unwrap_or_else(|_| {
+            // Invariant: MAX_TIME is year 5138; a clock beyond it is clamped.
+            Timestamp::new(spec::limits::MAX_TIME).unwrap_or_else(|_| unreachable!())
+        });
+        // [RLY-5] "written to stable storage before the SENT reply is sent".
+        let id = match self.store.enqueue(&to_key, &from, time, &text) {
+            Ok(id) => id,
+            Err(e) => return self.storage_failed(sink, conn, ErrorCode::MailboxFull, &e),
+        };
+        self.emit(sink, conn, &ServerLine::Sent { id, delivery });
+        if let Some(c) = online {
+            self.emit(
+                sink,
+                c,
+                &ServerLine::Msg(Msg {
+                    id,
+                    from,
+                    time,
+                    text,
+                }),
+            );
+        }
+    }
+
+    /// [RLY-4] "ACK:<id> MUST remove that message only from the acknowledging user's
+    /// own mailbox; an ACK for an id that is not in it is ignored, without reply".
+    fn ack(&mut self, conn: ConnId, id: MsgId) {
+        let Some(o) = self.registry.get(conn) else {
+            return;
+        };
+        let key = o.key.clone();
+        let r = if fault!(self, AckAnyMailbox) {
+            #[cfg(feature = "faults")]
+            let r = self.store.ack_any(id);
+            #[cfg(not(feature = "faults"))]
+            let r = self.store.ack(&key, id);
+            r
+        } else {
+            self.store.ack(&key, id)
+        };
+        if let Err(e) = r {
+            tracing::error!(conn, error = %e, "cannot acknowledge");
+        }
+    }
+
+    /// [BLK-1], [BLK-2], [BLK-8].
+    fn block(&mut self, conn: ConnId, nick: Nick, sink: &mut impl Sink) {
+        let Some(o) = self.registry.get(conn) else {
+            return;
+        };
+        let owner = o.key.clone();
+        let key = self.key(&nick);
+        if key == owner {
+            return self.err(
+                sink,
+                conn,
+                ErrorCode::BadTarget,
+                "you cannot block yourself",
+            );
+        }
+        if let Err(e) = self.store.block(&owner, &key, &nick) {
+            return self.storage_failed(sink, conn, ErrorCode::BadTarget, &e);
+        }
+        if let Some(o) = self.registry.get_mut(conn)
+            && !o.blocks_key(&key)
+        {
+            o.blocks.push((key, nick.clone()));
+        }
+        self.emit(sink, conn, &ServerLine::Blocked { nick });
+    }
+
+    /// [BLK-3].
+    fn unblock(&mut self, conn: ConnId, nick: Nick, sink: &mut impl Sink) {
+        let Some(o) = self.registry.get(conn) else {
+            return;
+        };
+        let owner = o.key.clone();
+        let key = self.key(&nick);
+        if let Err(e) = self.store.unblock(&owner, &key) {
+            return self.storage_failed(sink, conn, ErrorCode::BadTarget, &e);
+        }
+        if let Some(o) = self.registry.get_mut(conn) {
+            o.blocks.retain(|(k, _)| *k != key);
+        }
+        self.emit(sink, conn, &ServerLine::Unblocked { nick });
+    }
+
+    /// §13: [TKT-1] .. [TKT-3], [BLK-7].
+    fn ticket(&mut self, conn: ConnId, nick: Nick, now: Now, sink: &mut impl Sink) {
+        let Some(me) = self.registry.get(conn) else {
+            return;
+        };
+        let me_user = user_of(me);
+        let me_key = me.key.clone();
+        let key = self.key(&nick);
+        if key == me_key {
+            return self.err(
+                sink,
+                conn,
+                ErrorCode::BadTarget,
+                "you cannot chat with yourself",
+            );
+        }
+        let Some(target_conn) = self.registry.conn_of(&key) else {
+            return self.err(
+                sink,
+                conn,
+                ErrorCode::NoSuchNick,
+                "nobody by that nick is online",
+            );
+        };
+        let Some(target) = self.registry.get(target_conn) else {
+            return self.err(
+                sink,
+                conn,
+                ErrorCode::NoSuchNick,
+                "nobody by that nick is online",
+            );
+        };
+        let target_user = user_of(target);
+        let blocks_me = target.blocks_key(&me_key);
+        let ticket = self.tickets.issue(self.entropy.as_mut(), now.mono);
+        // [TKT-1] INVITE to the target, then the reply; [BLK-7] no INVITE to a user who
+        // blocks the requester.
+        if !blocks_me && !fault!(self, NoInvite) {
+            self.emit(
+                sink,
+                target_conn,
+                &ServerLine::Invite {
+                    user: me_user,
+                    ticket,
+                },
+            );
+        }
+        self.emit(
+            sink,
+            conn,
+            &ServerLine::Ticket {
+                user: target_user,
+                ticket,
+            },
+        );
+    }
+
+    /// `conn` ended, whatever the cause: [LEA-1] LEAVE to the others, nick freed;
+    /// [LEA-2] nothing for a connection that never registered.
+    pub fn disconnect(&mut self, conn: ConnId, sink: &mut impl Sink) {
+        match self.registry.remove(conn) {
+            Some(o) => {
+                let leave = ServerLine::Update {
+                    kind: UpdateKind::Leave,
+                    user: User {
+                        nick: o.nick,
+                        address: o.address,
+                    },
+                };
+                self.send_all(sink, &leave, Some(conn));
+            }
+            None if fault!(self, LeaveForUnregistered) => {
+                #[cfg(feature = "faults")]
+                if let (Ok(nick), Ok(ip), Ok(port)) = (
+                    Nick::new("ghost"),
+                    spec::Ip::new("127.0.0.1"),
+                    spec::Port::new(9),
+                ) {
+                    let leave = ServerLine::Update {
+                        kind: UpdateKind::Leave,
+                        user: User {
+                            nick,
+                            address: Address::new(ip, port),
+                        },
+                    };
+                    self.send_all(sink, &leave, Some(conn));
+                }
+            }
+            None => {}
+        }
+    }
+}

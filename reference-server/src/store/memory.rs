@@ -1,0 +1,105 @@
+//! A store that keeps everything in memory: for tests, and for the `VolatileMailbox`
+//! fault. Nothing survives a restart.
+
+use std::collections::{BTreeMap, HashMap};
+
+use spec::{Msg, MsgId, Nick, Text, Timestamp};
+
+use super::{Store, StoreError, TokenHash, next_id};
+
+/// Everything in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    owners: HashMap<String, TokenHash>,
+    last_id: u64,
+    /// id → (recipient key, message)
+    messages: BTreeMap<u64, (String, Msg)>,
+    blocks: HashMap<String, Vec<(String, Nick)>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+}
+
+impl Store for MemoryStore {
+    fn owner(&mut self, key: &str) -> Result<Option<TokenHash>, StoreError> {
+        Ok(self.owners.get(key).copied())
+    }
+
+    fn add_owner(&mut self, key: &str, _nick: &Nick, hash: &TokenHash) -> Result<(), StoreError> {
+        self.owners.insert(key.to_owned(), *hash);
+        Ok(())
+    }
+
+    fn allocate_id(&mut self) -> Result<MsgId, StoreError> {
+        let id = next_id(self.last_id)?;
+        self.last_id = id.get();
+        Ok(id)
+    }
+
+    fn enqueue(
+        &mut self,
+        to: &str,
+        from: &Nick,
+        time: Timestamp,
+        text: &Text,
+    ) -> Result<MsgId, StoreError> {
+        let id = self.allocate_id()?;
+        let msg = Msg {
+            id,
+            from: from.clone(),
+            time,
+            text: text.clone(),
+        };
+        self.messages.insert(id.get(), (to.to_owned(), msg));
+        Ok(id)
+    }
+
+    fn mailbox_len(&mut self, to: &str) -> Result<usize, StoreError> {
+        Ok(self.messages.values().filter(|(k, _)| k == to).count())
+    }
+
+    fn pending(&mut self, to: &str) -> Result<Vec<Msg>, StoreError> {
+        Ok(self
+            .messages
+            .values()
+            .filter(|(k, _)| k == to)
+            .map(|(_, m)| m.clone())
+            .collect())
+    }
+
+    fn ack(&mut self, to: &str, id: MsgId) -> Result<(), StoreError> {
+        if self.messages.get(&id.get()).is_some_and(|(k, _)| k == to) {
+            self.messages.remove(&id.get());
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "faults")]
+    fn ack_any(&mut self, id: MsgId) -> Result<(), StoreError> {
+        self.messages.remove(&id.get());
+        Ok(())
+    }
+
+    fn blocks(&mut self, owner: &str) -> Result<Vec<(String, Nick)>, StoreError> {
+        Ok(self.blocks.get(owner).cloned().unwrap_or_default())
+    }
+
+    fn block(&mut self, owner: &str, key: &str, nick: &Nick) -> Result<(), StoreError> {
+        let list = self.blocks.entry(owner.to_owned()).or_default();
+        if !list.iter().any(|(k, _)| k == key) {
+            list.push((key.to_owned(), nick.clone()));
+        }
+        Ok(())
+    }
+
+    fn unblock(&mut self, owner: &str, key: &str) -> Result<(), StoreError> {
+        if let Some(list) = self.blocks.get_mut(owner) {
+            list.retain(|(k, _)| k != key);
+        }
+        Ok(())
+    }
+}
