@@ -272,7 +272,12 @@ pub(crate) fn time(i: &str) -> PResult<'_, Timestamp> {
     }
 }
 
-/// `error-code = 1*32(%x41-5A / "_")`
+/// `error-code = 1*32(%x41-5A / "_")`, read as
+/// `error-code = 1*32(%x41-5A / DIGIT / "_")`
+///
+/// The rule as written in §3 leaves out digits, yet §6 has the code `BAD_UTF8`:
+/// digits are accepted so that every code of §6 decodes (reported to the spec's
+/// author; the grammar should say `DIGIT`).
 ///
 /// A code of §6 decodes as [`ErrCode::Known`], any other well-formed code as
 /// [`ErrCode::Other`] (receivers must accept codes they do not know, §6).
@@ -280,8 +285,9 @@ pub(crate) fn time(i: &str) -> PResult<'_, Timestamp> {
 pub(crate) fn error_code(i: &str) -> PResult<'_, ErrCode> {
     let (rest, s) = raw_field(i)?;
     let b = s.as_bytes();
-    if b.is_empty() || b.len() > 32 || !b.iter().all(|c| c.is_ascii_uppercase() || *c == b'_') {
-        return failure(malformed("an error code is 1 to 32 of A-Z and _"));
+    let ok = |c: &u8| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_';
+    if b.is_empty() || b.len() > 32 || !b.iter().all(ok) {
+        return failure(malformed("an error code is 1 to 32 of A-Z, 0-9 and _"));
     }
     let code = match ErrorCode::from_wire(s) {
         Some(c) => ErrCode::Known(c),
