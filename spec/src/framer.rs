@@ -40,7 +40,11 @@
 //! `limit + 1` octets of the unfinished line. It is taken from the front without
 //! copying what follows each frame; what remains is moved to the front at the next
 //! push (at most the unread part). When everything has been taken and no line is
-//! unfinished, the buffer is freed, so an idle framer holds no heap memory.
+//! unfinished, the buffer is freed, so an idle framer holds no heap memory; when
+//! only an unfinished line is left, a buffer that a large push grew is shrunk
+//! back to what one line needs (so after draining, the capacity is at most
+//! `4 × (limit + 2)`). [`Framer::feed`] copies only lines split across chunks,
+//! so its buffer never grows past what one line needs: prefer it on a hot path.
 
 use std::fmt;
 
@@ -50,6 +54,9 @@ use crate::limits::MAX_LINE;
 
 const LF: u8 = b'\n';
 const CR: u8 = b'\r';
+/// A drained buffer holding only an unfinished line is shrunk back to
+/// `limit + 2` once its capacity passes this many times that.
+const SHRINK_FACTOR: usize = 4;
 
 /// One unit of framed input.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -196,11 +203,22 @@ impl Framer {
     /// stream.
     pub fn next_frame(&mut self) -> Option<Frame<'_>> {
         if self.read == self.tail {
-            if self.tail == self.buf.len() && self.buf.capacity() > 0 {
-                // Nothing unread and no unfinished line: free the buffer.
-                self.buf = Vec::new();
+            if self.tail == self.buf.len() {
+                if self.buf.capacity() > 0 {
+                    // Nothing unread and no unfinished line: free the buffer.
+                    self.buf = Vec::new();
+                    self.read = 0;
+                    self.tail = 0;
+                }
+            } else if self.buf.capacity()
+                > SHRINK_FACTOR.saturating_mul(self.limit.saturating_add(2))
+            {
+                // Only an unfinished line (at most `limit + 1` octets) is left,
+                // in a buffer a large push grew: keep what a line needs.
+                self.buf.drain(..self.read);
                 self.read = 0;
                 self.tail = 0;
+                self.buf.shrink_to(self.limit.saturating_add(2));
             }
             return None;
         }
