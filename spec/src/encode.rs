@@ -169,6 +169,12 @@ pub(crate) fn server_line<S: Sink>(l: &ServerLine, out: &mut S) {
                 user(out, u);
             }
         }
+        ServerLine::ListPart { users } => {
+            out.put("LISTPART");
+            for u in users {
+                user(out, u);
+            }
+        }
         ServerLine::Broadcast { nick, text } => {
             out.put("BROADCAST");
             field(out, nick.as_str());
@@ -209,6 +215,12 @@ pub(crate) fn server_line<S: Sink>(l: &ServerLine, out: &mut S) {
         }
         ServerLine::Blocks { nicks } => {
             out.put("BLOCKS");
+            for n in nicks {
+                field(out, n.as_str());
+            }
+        }
+        ServerLine::BlocksPart { nicks } => {
+            out.put("BLOCKSPART");
             for n in nicks {
                 field(out, n.as_str());
             }

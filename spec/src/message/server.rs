@@ -94,6 +94,12 @@ pub enum ServerLine {
         /// Every registered user, in registration order.
         users: Vec<User>,
     },
+    /// `LISTPART:<nick>:<ip>:<port>...` (§8, [REG-2]): the first lines of a
+    /// `LIST` reply too long for one line.
+    ListPart {
+        /// Some of the users, in registration order (at least one).
+        users: Vec<User>,
+    },
     /// `BROADCAST:<nick>:<len>:<text>` (§10).
     Broadcast {
         /// The sender.
@@ -155,6 +161,12 @@ pub enum ServerLine {
     /// `BLOCKS[:<nick>...]` (§12).
     Blocks {
         /// Blocked nicks in the order they were blocked.
+        nicks: Vec<Nick>,
+    },
+    /// `BLOCKSPART:<nick>...` (§12, [BLK-4]): the first lines of a `BLOCKS`
+    /// reply too long for one line.
+    BlocksPart {
+        /// Some of the blocked nicks, in order (at least one).
         nicks: Vec<Nick>,
     },
     /// `TICKET:<nick>:<ip>:<port>:<ticket>` (§13): reply to the initiator.

@@ -8,14 +8,14 @@ use super::client::{broadcast, ping, pong};
 use super::field::{
     address, delivery, error_code, msg_id, nick, raw_field, sep, text_field, ticket, time, token,
 };
-use super::{PResult, UNKNOWN_VERB, failure, finish, split_verb};
+use super::{MISSING, PResult, UNKNOWN_VERB, failure, finish, split_verb};
 use crate::error::{DecodeError, ErrorCode};
 use crate::message::{ErrCode, Msg, ServerLine, UpdateKind, User};
 use crate::text::Text;
 
-/// `server-line = update / list-reply / broadcast / ping / pong / bye / error /
-/// user / token-line / sent / msg / blocked / unblocked / blocks-reply /
-/// ticket-reply / invite`
+/// `server-line = update / list-reply / list-part / broadcast / ping / pong / bye
+/// / error / user / token-line / sent / msg / blocked / unblocked / blocks-reply
+/// / blocks-part / ticket-reply / invite`
 ///
 /// `line` has passed §2.1 steps 1–3; this is step 4 (the verb) and on.
 pub(crate) fn server_line(line: &str) -> Result<ServerLine, DecodeError> {
@@ -23,6 +23,7 @@ pub(crate) fn server_line(line: &str) -> Result<ServerLine, DecodeError> {
     match verb {
         "UPDATE" => finish(rest, update),
         "LIST" => finish(rest, list_reply),
+        "LISTPART" => finish(rest, list_part),
         "BROADCAST" => {
             finish(rest, broadcast).map(|(nick, text)| ServerLine::Broadcast { nick, text })
         }
@@ -37,6 +38,7 @@ pub(crate) fn server_line(line: &str) -> Result<ServerLine, DecodeError> {
         "BLOCKED" => finish(rest, blocked),
         "UNBLOCKED" => finish(rest, unblocked),
         "BLOCKS" => finish(rest, blocks_reply),
+        "BLOCKSPART" => finish(rest, blocks_part),
         "TICKET" => finish(rest, ticket_reply),
         "INVITE" => finish(rest, invite),
         _ => Err(UNKNOWN_VERB),
@@ -77,6 +79,15 @@ pub(crate) fn update(i: &str) -> PResult<'_, ServerLine> {
 pub(crate) fn list_reply(i: &str) -> PResult<'_, ServerLine> {
     let (i, users) = many0(preceded(sep, user_fields)).parse(i)?;
     Ok((i, ServerLine::List { users }))
+}
+
+/// `list-part = %s"LISTPART" 1*(":" nick ":" address)`
+pub(crate) fn list_part(i: &str) -> PResult<'_, ServerLine> {
+    let (i, users) = many0(preceded(sep, user_fields)).parse(i)?;
+    if users.is_empty() {
+        return failure(MISSING);
+    }
+    Ok((i, ServerLine::ListPart { users }))
 }
 
 /// `bye = %s"BYE"`
@@ -146,6 +157,15 @@ pub(crate) fn unblocked(i: &str) -> PResult<'_, ServerLine> {
 pub(crate) fn blocks_reply(i: &str) -> PResult<'_, ServerLine> {
     let (i, nicks) = many0(preceded(sep, nick)).parse(i)?;
     Ok((i, ServerLine::Blocks { nicks }))
+}
+
+/// `blocks-part = %s"BLOCKSPART" 1*(":" nick)`
+pub(crate) fn blocks_part(i: &str) -> PResult<'_, ServerLine> {
+    let (i, nicks) = many0(preceded(sep, nick)).parse(i)?;
+    if nicks.is_empty() {
+        return failure(MISSING);
+    }
+    Ok((i, ServerLine::BlocksPart { nicks }))
 }
 
 /// `ticket-reply = %s"TICKET" ":" nick ":" address ":" ticket`
