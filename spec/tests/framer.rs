@@ -118,7 +118,7 @@ proptest! {
     ) {
         let want = model(&s, limit);
         let chunks = cuts(&s, &raw);
-        prop_assert_eq!(by_push(&[s.clone()], limit), want.clone());
+        prop_assert_eq!(by_push(std::slice::from_ref(&s), limit), want.clone());
         prop_assert_eq!(by_push(&chunks, limit), want.clone());
         prop_assert_eq!(by_feed(&chunks, limit), want.clone());
         let octets: Vec<Vec<u8>> = s.iter().map(|b| vec![*b]).collect();

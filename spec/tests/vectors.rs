@@ -28,6 +28,11 @@ fn valid_vectors_decode_to_their_value_and_reencode_exactly() {
             let decoded = decode_in(context, &line)
                 .unwrap_or_else(|e| panic!("{id}: expected to decode, got {e}"));
             assert_eq!(decoded, v["decoded"], "{id}");
+            assert_eq!(
+                decoded["verb"],
+                verb_of(&line),
+                "{id}: the verb member is the wire verb"
+            );
             let canonical = match line.as_slice() {
                 [c @ .., b'\r', b'\n'] | [c @ .., b'\n'] if context == "datagram" => c,
                 c => c,

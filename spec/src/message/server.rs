@@ -96,6 +96,7 @@ pub enum ServerLine {
     },
     /// `LISTPART:<nick>:<ip>:<port>...` (§8, [REG-2]): the first lines of a
     /// `LIST` reply too long for one line.
+    #[serde(rename = "LISTPART")]
     ListPart {
         /// Some of the users, in registration order (at least one).
         users: Vec<User>,
@@ -165,6 +166,7 @@ pub enum ServerLine {
     },
     /// `BLOCKSPART:<nick>...` (§12, [BLK-4]): the first lines of a `BLOCKS`
     /// reply too long for one line.
+    #[serde(rename = "BLOCKSPART")]
     BlocksPart {
         /// Some of the blocked nicks, in order (at least one).
         nicks: Vec<Nick>,

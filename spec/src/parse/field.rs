@@ -272,12 +272,7 @@ pub(crate) fn time(i: &str) -> PResult<'_, Timestamp> {
     }
 }
 
-/// `error-code = 1*32(%x41-5A / "_")`, read as
 /// `error-code = 1*32(%x41-5A / DIGIT / "_")`
-///
-/// The rule as written in §3 leaves out digits, yet §6 has the code `BAD_UTF8`:
-/// digits are accepted so that every code of §6 decodes (reported to the spec's
-/// author; the grammar should say `DIGIT`).
 ///
 /// A code of §6 decodes as [`ErrCode::Known`], any other well-formed code as
 /// [`ErrCode::Other`] (receivers must accept codes they do not know, §6).

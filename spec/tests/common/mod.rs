@@ -99,6 +99,7 @@ pub fn verbs(context: &str) -> &'static [&'static str] {
         "server" => &[
             "UPDATE",
             "LIST",
+            "LISTPART",
             "BROADCAST",
             "PING",
             "PONG",
@@ -111,6 +112,7 @@ pub fn verbs(context: &str) -> &'static [&'static str] {
             "BLOCKED",
             "UNBLOCKED",
             "BLOCKS",
+            "BLOCKSPART",
             "TICKET",
             "INVITE",
         ],

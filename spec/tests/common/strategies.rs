@@ -160,6 +160,7 @@ pub fn server_line() -> impl Strategy<Value = ServerLine> {
         )
             .prop_map(|(kind, user)| ServerLine::Update { kind, user }),
         vec(user(), 0..20).prop_map(|users| ServerLine::List { users }),
+        vec(user(), 1..20).prop_map(|users| ServerLine::ListPart { users }),
         (nick(), text()).prop_map(|(nick, text)| ServerLine::Broadcast { nick, text }),
         ping_token().prop_map(|token| ServerLine::Ping { token }),
         ping_token().prop_map(|token| ServerLine::Pong { token }),
@@ -176,6 +177,7 @@ pub fn server_line() -> impl Strategy<Value = ServerLine> {
         nick().prop_map(|nick| ServerLine::Blocked { nick }),
         nick().prop_map(|nick| ServerLine::Unblocked { nick }),
         vec(nick(), 0..40).prop_map(|nicks| ServerLine::Blocks { nicks }),
+        vec(nick(), 1..40).prop_map(|nicks| ServerLine::BlocksPart { nicks }),
         (user(), ticket()).prop_map(|(user, ticket)| ServerLine::Ticket { user, ticket }),
         (user(), ticket()).prop_map(|(user, ticket)| ServerLine::Invite { user, ticket }),
     ]
