@@ -236,6 +236,10 @@ pub struct ClientMachine {
     shown: HashSet<MsgId>,
     /// Message ids reported but not yet shown, with the number of copies received.
     showing: HashMap<MsgId, u32>,
+    /// Users of `LISTPART` lines, waiting for the final `LIST` ([CLI-9]).
+    list_parts: Vec<User>,
+    /// Nicks of `BLOCKSPART` lines, waiting for the final `BLOCKS` ([CLI-9]).
+    blocks_parts: Vec<Nick>,
     transmit: VecDeque<ClientLine>,
     events: VecDeque<ClientEvent>,
 }
@@ -255,6 +259,8 @@ impl ClientMachine {
             held: VecDeque::new(),
             shown: HashSet::new(),
             showing: HashMap::new(),
+            list_parts: Vec::new(),
+            blocks_parts: Vec::new(),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -412,7 +418,13 @@ impl ClientMachine {
                         .push_back(ClientEvent::TokenIssued { nick, token });
                 }
             }
+            ServerLine::ListPart { users } => self.list_parts.extend(users),
+            ServerLine::BlocksPart { nicks } => self.blocks_parts.extend(nicks),
             ServerLine::List { users } => {
+                // [CLI-9]: LISTPART lines and the final LIST are one reply.
+                let mut all = std::mem::take(&mut self.list_parts);
+                all.extend(users);
+                let users = all;
                 if matches!(self.pending.front(), Some(Pending::Register)) {
                     self.pending.pop_front();
                     self.state = ClientState::Registered;
@@ -451,6 +463,9 @@ impl ClientMachine {
                 self.answer(|r| matches!(r, Request::Unblock(_)), Reply::Unblocked(nick));
             }
             ServerLine::Blocks { nicks } => {
+                let mut all = std::mem::take(&mut self.blocks_parts);
+                all.extend(nicks);
+                let nicks = all;
                 self.answer(|r| matches!(r, Request::Blocks), Reply::Blocks(nicks));
             }
             ServerLine::Ticket { user, ticket } => {
@@ -807,6 +822,33 @@ mod tests {
         let left = m.on_closed();
         assert_eq!(left.len(), 2);
         assert_eq!(m.state(), ClientState::Closing);
+    }
+
+    #[test]
+    fn listpart_and_blockspart_lines_join_the_final_reply() {
+        let mut m = ClientMachine::new(nick("alice"), addr(5000), None);
+        m.register(None, None);
+        m.on_line(ServerLine::ListPart {
+            users: vec![user("alice", 5000)],
+        });
+        m.on_line(ServerLine::List {
+            users: vec![user("bob", 5001)],
+        });
+        assert_eq!(
+            drain_ev(&mut m),
+            vec![ClientEvent::Registered {
+                users: vec![user("alice", 5000), user("bob", 5001)]
+            }]
+        );
+        m.request(Request::Blocks);
+        m.on_line(ServerLine::BlocksPart {
+            nicks: vec![nick("x"), nick("y")],
+        });
+        m.on_line(ServerLine::Blocks { nicks: vec![] });
+        assert!(matches!(
+            drain_ev(&mut m).as_slice(),
+            [ClientEvent::Reply { request: Some(_), reply: Reply::Blocks(n) }] if n.len() == 2
+        ));
     }
 
     #[test]
