@@ -11,6 +11,8 @@
 #![warn(missing_docs)]
 
 pub mod address;
+#[cfg(feature = "arbitrary")]
+mod arbitrary_impls;
 mod codec;
 mod encode;
 pub mod error;

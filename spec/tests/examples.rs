@@ -209,12 +209,12 @@ fn check_transcript(path: &Path, ids: &BTreeSet<String>) -> Vec<String> {
             (_, _) => (Ctx::Datagram, format!("U{num}{dir}"), None),
         };
         // Is this line an answer some earlier bad line is waiting for?
-        if let Some((from, code)) = expected.get_mut(&conn).and_then(VecDeque::pop_front) {
-            if err_code(content) != Some(code.as_str()) {
-                defects.push(format!(
-                    "{at}: line {from} does not decode ({code}), but the answer is {content:?}"
-                ));
-            }
+        if let Some((from, code)) = expected.get_mut(&conn).and_then(VecDeque::pop_front)
+            && err_code(content) != Some(code.as_str())
+        {
+            defects.push(format!(
+                "{at}: line {from} does not decode ({code}), but the answer is {content:?}"
+            ));
         }
         if let Err(e) = decode_with_placeholders(ctx, content, &mut bound) {
             match answered_on {

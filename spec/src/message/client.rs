@@ -3,6 +3,7 @@
 use crate::{Address, MsgId, Nick, PingToken, Text, Token};
 
 /// A line a client sends to the server.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "verb", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ClientLine {

@@ -3,6 +3,7 @@
 use crate::{Nick, Port, Text, Ticket};
 
 /// A UDP datagram between clients.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "verb", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Datagram {

@@ -3,6 +3,7 @@
 use crate::{ErrCode, Msg, MsgId, Nick, PingToken, Text, Ticket};
 
 /// A line on a peer session.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "verb", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PeerLine {

@@ -3,6 +3,7 @@
 use crate::{Address, ErrorCode, MsgId, Nick, PingToken, Text, Ticket, Timestamp, Token};
 
 /// A registered user as the server names it: `<nick>:<ip>:<port>`.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct User {
     /// The nick, as registered.
@@ -13,6 +14,7 @@ pub struct User {
 }
 
 /// Whether an `UPDATE` is a join or a leave.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum UpdateKind {
@@ -23,6 +25,7 @@ pub enum UpdateKind {
 }
 
 /// The `<delivery>` of a `SENT` reply (§11).
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Delivery {
@@ -33,6 +36,7 @@ pub enum Delivery {
 }
 
 /// A private message, `MSG:<id>:<from>:<time>:<len>:<text>` (§11, §14).
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Msg {
     /// The message id.
