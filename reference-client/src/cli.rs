@@ -19,7 +19,7 @@ use crate::config::{ClientConfig, Exit, Mode};
 #[derive(Debug, Parser)]
 #[command(name = "p2pchat-client", version, max_term_width = 100)]
 pub struct Cli {
-    /// The server, HOST:PORT.
+    /// The server, HOST:PORT [default: 127.0.0.1:1337].
     #[arg(
         long,
         short = 's',

@@ -14,6 +14,7 @@ pub mod automation;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod display;
 pub mod engine;
 pub mod events;
 pub mod interactive;

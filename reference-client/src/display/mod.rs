@@ -1,0 +1,3 @@
+//! Showing things to people: neutralising text from the network.
+
+pub mod sanitize;
