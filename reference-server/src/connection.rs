@@ -164,10 +164,19 @@ pub(crate) async fn serve(
                 c.ending = Some(Ending::Last(ServerLine::error(ErrorCode::Shutdown, "the server is stopping")));
             }
             r = stream.readable() => match r {
-                Ok(()) => c.on_readable(&stream),
+                Ok(()) => {
+                    if c.on_readable(&stream) {
+                        // A full read budget: let the writers of what it produced run
+                        // before reading more, so that a flood from one client does not
+                        // fill the others' queues between two of their wake-ups.
+                        c.flush(&stream);
+                        tokio::task::yield_now().await;
+                    }
+                }
                 Err(_) => c.ending = Some(Ending::Gone),
             },
-            _ = c.outbox.notified(), if !want_write => {}
+            // Also while waiting to write: an overflow must be noticed ([LIM-1]).
+            _ = c.outbox.notified() => {}
             r = stream.writable(), if want_write => {
                 if r.is_err() {
                     c.ending = Some(Ending::Gone);
@@ -183,29 +192,32 @@ pub(crate) async fn serve(
 }
 
 impl Conn {
-    fn on_readable(&mut self, stream: &TcpStream) {
+    /// Reads and handles input; `true` when the read budget was used up with more
+    /// input possibly waiting.
+    fn on_readable(&mut self, stream: &TcpStream) -> bool {
         let mut buf = [0u8; READ_CHUNK];
         for _ in 0..READS_PER_WAKE {
             match stream.try_read(&mut buf) {
                 Ok(0) => {
                     // Bytes after the last LF are not a line (§2): dropped.
                     self.ending.get_or_insert(Ending::Gone);
-                    return;
+                    return false;
                 }
                 Ok(n) => {
                     self.on_bytes(&buf[..n]);
                     if self.ending.is_some() || n < READ_CHUNK {
-                        return;
+                        return false;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => {
                     self.ending = Some(Ending::Gone);
-                    return;
+                    return false;
                 }
             }
         }
+        true
     }
 
     /// Frames `data` and handles every complete line, under one hub lock taken only
@@ -353,6 +365,13 @@ impl Conn {
 
     /// Writes what is queued, without waiting.
     fn flush(&mut self, stream: &TcpStream) {
+        if self.outbox.overflowed() {
+            self.ending = Some(Ending::Last(ServerLine::error(
+                ErrorCode::SlowReader,
+                "too much unread output; closing",
+            )));
+            return;
+        }
         loop {
             if self.off == self.writing.len() {
                 self.writing.clear();
@@ -407,9 +426,18 @@ impl Conn {
             || matches!(&ending, Ending::Last(ServerLine::Err { code, .. })
                 if *code == spec::ErrCode::Known(ErrorCode::SlowReader));
         if slow {
-            // [LIM-1]: what was queued is dropped; only the reason is offered.
-            out.clear();
-            self.off = 0;
+            // [LIM-1]: what was queued is dropped; only the line being written is
+            // finished (so that the client never sees half a line), then the reason.
+            let start = self.off.min(out.len());
+            let end = if start == 0 || out[start - 1] == b'\n' {
+                start
+            } else {
+                out[start..]
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map_or(out.len(), |p| start + p + 1)
+            };
+            out.truncate(end);
         } else {
             out.extend_from_slice(&rest);
         }

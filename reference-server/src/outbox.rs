@@ -93,6 +93,11 @@ impl Outbox {
         Taken::Ok
     }
 
+    /// Whether the bound was passed.
+    pub fn overflowed(&self) -> bool {
+        self.lock().overflow
+    }
+
     /// The writer wrote some bytes; `left` remain in flight.
     pub fn set_in_flight(&self, left: usize) {
         self.lock().in_flight = left;

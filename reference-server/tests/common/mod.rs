@@ -74,7 +74,10 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).await.unwrap();
+        Client::from_stream(TcpStream::connect(addr).await.unwrap())
+    }
+
+    pub fn from_stream(stream: TcpStream) -> Client {
         stream.set_nodelay(true).unwrap();
         Client {
             stream,
@@ -98,6 +101,17 @@ impl Client {
     /// The next line (without its CRLF); it MUST end in CRLF ([FRM-7]).
     /// `None` at end of stream.
     pub async fn try_line(&mut self) -> Option<String> {
+        self.try_line_within(DEADLINE).await
+    }
+
+    /// The next line, waiting at most `deadline`.
+    pub async fn line_within(&mut self, deadline: Duration) -> String {
+        self.try_line_within(deadline)
+            .await
+            .expect("a line, not the end of the stream")
+    }
+
+    pub async fn try_line_within(&mut self, deadline: Duration) -> Option<String> {
         loop {
             if let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
                 let raw: Vec<u8> = self.buf.drain(..=pos).collect();
@@ -108,7 +122,7 @@ impl Client {
                 return Some(String::from_utf8(raw[..raw.len() - 2].to_vec()).unwrap());
             }
             let mut chunk = [0u8; 4096];
-            let n = tokio::time::timeout(DEADLINE, self.stream.read(&mut chunk))
+            let n = tokio::time::timeout(deadline, self.stream.read(&mut chunk))
                 .await
                 .expect("a line arrives before the deadline")
                 .unwrap_or(0);
