@@ -1,0 +1,340 @@
+//! Blocking (PROTOCOL.md §12, profile block).
+
+use super::util::{
+    Tok, User, bcast, expect_registered, parse_msg, parse_sent, quit, register_new, reregister,
+    send, token_of,
+};
+use crate::case::{Case, Ctx, Needs};
+use crate::conn::Conn;
+use crate::outcome::{CaseResult, Failure, Under, fail};
+use crate::profile::Profile::{Block, Direct};
+use crate::requirements::Role::Server;
+
+pub static CASES: &[Case] = &[
+    Case {
+        id: "SRV-BLK-001",
+        title: "BLOCK is answered BLOCKED with the nick as given; twice, or unknown, is fine",
+        covers: &["BLK-1", "ERR-1"],
+        profiles: &[Block],
+        role: Server,
+        needs: Needs::Shared,
+        slow: false,
+        run: block_reply,
+    },
+    Case {
+        id: "SRV-BLK-002",
+        title: "BLOCK naming oneself is BAD_TARGET",
+        covers: &["BLK-2"],
+        profiles: &[Block],
+        role: Server,
+        needs: Needs::Shared,
+        slow: false,
+        run: block_self,
+    },
+    Case {
+        id: "SRV-BLK-003",
+        title: "UNBLOCK is answered UNBLOCKED whether or not the nick was blocked",
+        covers: &["BLK-3"],
+        profiles: &[Block],
+        role: Server,
+        needs: Needs::Shared,
+        slow: false,
+        run: unblock_reply,
+    },
+    Case {
+        id: "SRV-BLK-004",
+        title: "BLOCKS lists the blocked nicks in blocking order, as given",
+        covers: &["BLK-4"],
+        profiles: &[Block],
+        role: Server,
+        needs: Needs::Shared,
+        slow: false,
+        run: blocks_list,
+    },
+    Case {
+        id: "SRV-BLK-005",
+        title: "a blocked user's broadcasts do not reach the blocker; the sender still gets its echo",
+        covers: &["BLK-5"],
+        profiles: &[Block],
+        role: Server,
+        needs: Needs::Shared,
+        slow: false,
+        run: blocked_broadcast,
+    },
+    Case {
+        id: "SRV-BLK-006",
+        title: "SEND to a user who blocks the sender: dropped, answered as if accepted",
+        covers: &["BLK-6"],
+        profiles: &[Block],
+        role: Server,
+        needs: Needs::Shared,
+        slow: false,
+        run: blocked_send,
+    },
+    Case {
+        id: "SRV-BLK-007",
+        title: "TICKET for a user who blocks the requester: answered, no INVITE sent",
+        covers: &["BLK-7"],
+        profiles: &[Block, Direct],
+        role: Server,
+        needs: Needs::Shared,
+        slow: false,
+        run: blocked_ticket,
+    },
+    Case {
+        id: "SRV-BLK-008",
+        title: "blocks outlive the connection",
+        covers: &["BLK-8"],
+        profiles: &[Block],
+        role: Server,
+        needs: Needs::Shared,
+        slow: false,
+        run: blocks_persist,
+    },
+    Case {
+        id: "SRV-BLK-009",
+        title: "blocks outlive a restart of the server",
+        covers: &["BLK-8", "OWN-4"],
+        profiles: &[Block],
+        role: Server,
+        needs: Needs::Restart,
+        slow: false,
+        run: blocks_survive_restart,
+    },
+];
+
+/// Registers a fresh owned user (a token is required: block depends on relay).
+fn owned(ctx: &mut Ctx<'_>, c: &mut Conn, role: &str) -> Result<User, Failure> {
+    let nick = ctx.nick(role);
+    let addr = ctx.udp_addr();
+    c.send(&format!("REGISTER:{nick}:{addr}"))?;
+    let u = expect_registered(ctx, c, &nick, &addr, Tok::Required)?;
+    token_of(&u)?;
+    Ok(u)
+}
+
+fn block(c: &mut Conn, nick: &str) -> Result<(), Failure> {
+    c.send(&format!("BLOCK:{nick}"))?;
+    c.expect(&format!("BLOCKED:{nick}")).under("BLK-1")
+}
+
+fn block_reply(ctx: &mut Ctx<'_>) -> CaseResult {
+    ctx.updates_not_judged = true;
+    let mut a = ctx.connect()?;
+    register_new(ctx, &mut a, "a")?;
+    let mut b = ctx.connect()?;
+    let ub = register_new(ctx, &mut b, "b")?;
+    let variant = super::util::swap_case(&ub.nick);
+    block(&mut a, &variant)?;
+    block(&mut a, &variant)?;
+    block(&mut a, &ctx.nick("never-seen"))?;
+    a.send("BLOCK:no.dots")?;
+    a.expect_err("BAD_NICK").under("ERR-1")?;
+    a.send("BLOCK")?;
+    a.expect_err("MALFORMED").under("ERR-1")?;
+    a.barrier()
+}
+
+fn block_self(ctx: &mut Ctx<'_>) -> CaseResult {
+    ctx.updates_not_judged = true;
+    let mut a = ctx.connect()?;
+    let ua = register_new(ctx, &mut a, "self")?;
+    a.send(&format!("BLOCK:{}", ua.nick))?;
+    a.expect_err("BAD_TARGET")?;
+    a.send(&format!("BLOCK:{}", ua.nick.to_ascii_uppercase()))?;
+    a.expect_err("BAD_TARGET")?;
+    a.barrier()
+}
+
+fn unblock_reply(ctx: &mut Ctx<'_>) -> CaseResult {
+    ctx.updates_not_judged = true;
+    let mut a = ctx.connect()?;
+    register_new(ctx, &mut a, "a")?;
+    let x = ctx.nick("x");
+    a.send(&format!("UNBLOCK:{x}"))?;
+    a.expect(&format!("UNBLOCKED:{x}"))?;
+    block(&mut a, &x)?;
+    a.send(&format!("UNBLOCK:{x}"))?;
+    a.expect(&format!("UNBLOCKED:{x}"))?;
+    a.send(&format!("UNBLOCK:{x}"))?;
+    a.expect(&format!("UNBLOCKED:{x}"))?;
+    // The nick is compared without case.
+    block(&mut a, &x)?;
+    let other_case = x.to_ascii_uppercase();
+    a.send(&format!("UNBLOCK:{other_case}"))?;
+    a.expect(&format!("UNBLOCKED:{other_case}"))?;
+    a.send("BLOCKS")?;
+    a.expect("BLOCKS").under("BLK-4")?;
+    a.barrier()
+}
+
+fn blocks_list(ctx: &mut Ctx<'_>) -> CaseResult {
+    ctx.updates_not_judged = true;
+    let mut a = ctx.connect()?;
+    register_new(ctx, &mut a, "a")?;
+    a.send("BLOCKS")?;
+    a.expect("BLOCKS")?;
+    let (x, y, z) = (ctx.nick("Xx"), ctx.nick("yY"), ctx.nick("zz"));
+    for n in [&x, &y, &z] {
+        block(&mut a, n)?;
+    }
+    a.send("BLOCKS")?;
+    a.expect(&format!("BLOCKS:{x}:{y}:{z}"))?;
+    a.send(&format!("UNBLOCK:{y}"))?;
+    a.expect(&format!("UNBLOCKED:{y}")).under("BLK-3")?;
+    a.send("BLOCKS")?;
+    a.expect(&format!("BLOCKS:{x}:{z}"))?;
+    block(&mut a, &y)?;
+    a.send("BLOCKS")?;
+    a.expect(&format!("BLOCKS:{x}:{z}:{y}"))?;
+    // Blocked again in another case: keeps its place and its first form.
+    let x2 = super::util::swap_case(&x);
+    block(&mut a, &x2)?;
+    a.send("BLOCKS")?;
+    a.expect(&format!("BLOCKS:{x}:{z}:{y}"))?;
+    a.send("BLOCKS:x")?;
+    a.expect_err("MALFORMED").under("ERR-1")?;
+    a.barrier()
+}
+
+fn blocked_broadcast(ctx: &mut Ctx<'_>) -> CaseResult {
+    ctx.updates_not_judged = true;
+    let mut a = ctx.connect()?;
+    let ua = register_new(ctx, &mut a, "alice")?;
+    let mut b = ctx.connect()?;
+    let ub = register_new(ctx, &mut b, "bob")?;
+    let mut c = ctx.connect()?;
+    register_new(ctx, &mut c, "carol")?;
+    // Bob blocks alice (in another case of her nick).
+    block(&mut b, &ua.nick.to_ascii_uppercase())?;
+    let l = bcast(&ua.nick, "hey");
+    a.send(&l)?;
+    a.expect(&l)?;
+    c.expect(&l)?;
+    b.barrier()?;
+    // One way only: bob's broadcasts still reach alice.
+    let lb = bcast(&ub.nick, "from bob");
+    b.send(&lb)?;
+    b.expect(&lb)?;
+    a.expect(&lb)?;
+    c.expect(&lb)?;
+    // Unblocked: relayed again.
+    b.send(&format!("UNBLOCK:{}", ua.nick))?;
+    b.expect(&format!("UNBLOCKED:{}", ua.nick)).under("BLK-3")?;
+    let l2 = bcast(&ua.nick, "again");
+    a.send(&l2)?;
+    a.expect(&l2)?;
+    b.expect(&l2)?;
+    c.expect(&l2)?;
+    a.barrier()?;
+    b.barrier()
+}
+
+fn blocked_send(ctx: &mut Ctx<'_>) -> CaseResult {
+    ctx.updates_not_judged = true;
+    let mut a = ctx.connect()?;
+    let ua = owned(ctx, &mut a, "alice")?;
+    let mut b = ctx.connect()?;
+    let ub = owned(ctx, &mut b, "bob")?;
+    let mut c = ctx.connect()?;
+    let nc = owned(ctx, &mut c, "carol")?.nick;
+    block(&mut b, &ua.nick)?;
+    // Live: SENT:<id>:LIVE, exactly as to carol who does not block; bob gets nothing.
+    let mut ids = Vec::new();
+    for (to, deliver) in [(&nc, true), (&ub.nick, false), (&nc, true)] {
+        a.send(&send(to, "psst"))?;
+        let id = a
+            .expect_with("SENT:<id>:LIVE", |l| parse_sent(l, "LIVE"))
+            .under("BLK-6")?;
+        ids.push(id);
+        if deliver {
+            c.expect_with("MSG", |l| parse_msg(l, &ua.nick, "psst"))?;
+        }
+    }
+    if !(ids[0] < ids[1] && ids[1] < ids[2]) {
+        return fail(
+            "BLK-6",
+            format!("ids {ids:?}: the dropped message did not get a normal id"),
+        );
+    }
+    b.barrier()?;
+    // Queued: SENT:<id>:QUEUED; never delivered, not even after UNBLOCK.
+    quit(ctx, b, Some(&ub.nick))?;
+    a.send(&send(&ub.nick, "later"))?;
+    a.expect_with("SENT:<id>:QUEUED", |l| parse_sent(l, "QUEUED"))?;
+    let mut b = ctx.connect()?;
+    reregister(ctx, &mut b, &ub)?;
+    b.barrier()?;
+    b.send(&format!("UNBLOCK:{}", ua.nick))?;
+    b.expect(&format!("UNBLOCKED:{}", ua.nick))?;
+    quit(ctx, b, Some(&ub.nick))?;
+    let mut b = ctx.connect()?;
+    reregister(ctx, &mut b, &ub)?;
+    b.barrier()?;
+    // Unblocked now: a new message gets through.
+    a.send(&send(&ub.nick, "now"))?;
+    a.expect_with("SENT:<id>:LIVE", |l| parse_sent(l, "LIVE"))?;
+    b.expect_with("MSG", |l| parse_msg(l, &ua.nick, "now"))?;
+    b.barrier()
+}
+
+fn blocked_ticket(ctx: &mut Ctx<'_>) -> CaseResult {
+    ctx.updates_not_judged = true;
+    let mut a = ctx.connect()?;
+    let ua = register_new(ctx, &mut a, "alice")?;
+    let mut b = ctx.connect()?;
+    let ub = register_new(ctx, &mut b, "bob")?;
+    block(&mut b, &ua.nick)?;
+    a.send(&format!("TICKET:{}", ub.nick))?;
+    let prefix = format!("TICKET:{}:{}:", ub.nick, ub.addr);
+    a.expect_with(&format!("{prefix}<ticket>"), |l| {
+        match l.strip_prefix(&prefix) {
+            Some(t) if crate::wire::is_hex32(t) => Ok(()),
+            _ => Err("expected the TICKET reply".into()),
+        }
+    })?;
+    b.barrier()?;
+    a.barrier()
+}
+
+fn blocks_persist(ctx: &mut Ctx<'_>) -> CaseResult {
+    ctx.updates_not_judged = true;
+    let mut a = ctx.connect()?;
+    let ua = owned(ctx, &mut a, "alice")?;
+    let mut b = ctx.connect()?;
+    let ub = owned(ctx, &mut b, "bob")?;
+    block(&mut b, &ua.nick)?;
+    quit(ctx, b, Some(&ub.nick))?;
+    let mut b = ctx.connect()?;
+    reregister(ctx, &mut b, &ub)?;
+    b.send("BLOCKS")?;
+    b.expect(&format!("BLOCKS:{}", ua.nick))?;
+    let l = bcast(&ua.nick, "still blocked?");
+    a.send(&l)?;
+    a.expect(&l)?;
+    b.barrier().under("BLK-5")
+}
+
+fn blocks_survive_restart(ctx: &mut Ctx<'_>) -> CaseResult {
+    ctx.updates_not_judged = true;
+    let mut a = ctx.connect()?;
+    let ua = owned(ctx, &mut a, "alice")?;
+    let mut b = ctx.connect()?;
+    let ub = owned(ctx, &mut b, "bob")?;
+    block(&mut b, &ua.nick)?;
+    drop(a);
+    drop(b);
+    ctx.restart()?;
+    let mut b = ctx.connect()?;
+    reregister(ctx, &mut b, &ub)?;
+    b.send("BLOCKS")?;
+    b.expect(&format!("BLOCKS:{}", ua.nick))?;
+    let mut a = ctx.connect()?;
+    reregister(ctx, &mut a, &ua)?;
+    let l = bcast(&ua.nick, "after restart");
+    a.send(&l)?;
+    a.expect(&l)?;
+    a.send(&send(&ub.nick, "after restart"))?;
+    a.expect_with("SENT:<id>:LIVE", |l| parse_sent(l, "LIVE"))?;
+    b.barrier().under("BLK-8")
+}
