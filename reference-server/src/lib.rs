@@ -27,6 +27,9 @@ pub mod error;
 #[cfg(feature = "faults")]
 pub mod faults;
 pub mod hub;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod hub_tests;
 mod outbox;
 pub mod registry;
 mod server;

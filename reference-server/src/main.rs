@@ -79,7 +79,8 @@ struct Cli {
 
     /// Deliberate rule-break for testing test suites (repeatable).
     #[cfg(feature = "faults")]
-    #[arg(long, value_name = "NAME")]
+    /// (Hidden so that the help text is the same with and without the feature.)
+    #[arg(long, value_name = "NAME", hide = true)]
     fault: Vec<reference_server::Fault>,
 }
 

@@ -305,6 +305,7 @@ impl ServerConn {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::{Address, Ip, Nick, Port};
