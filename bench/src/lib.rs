@@ -16,3 +16,7 @@ pub mod lines;
 pub mod payload;
 pub mod procfs;
 pub mod proto;
+pub mod report;
+pub mod result;
+pub mod target;
+pub mod workload;

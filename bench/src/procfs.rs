@@ -36,6 +36,30 @@ pub fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// Busy time of the whole machine (all CPUs, all processes, interrupts included), in
+/// ticks, from the first line of `/proc/stat`.
+pub fn machine_busy_ticks() -> Option<u64> {
+    let s = fs::read_to_string("/proc/stat").ok()?;
+    let line = s.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal [guest guest_nice: inside user].
+    let total: u64 = v.iter().take(8).sum();
+    Some(total - v.get(3)? - v.get(4).copied().unwrap_or(0))
+}
+
+/// The one-minute load average.
+pub fn loadavg() -> Option<f64> {
+    fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// CPU use between two samples, in cores (1.0 = one core busy all the time).
 pub fn cores(ticks_before: Option<u64>, ticks_after: Option<u64>, wall_s: f64) -> Option<f64> {
     let d = ticks_after?.checked_sub(ticks_before?)?;
@@ -58,6 +82,8 @@ mod tests {
         }
         assert!(x != 1);
         assert!(cpu_ticks(me).is_some());
+        assert!(machine_busy_ticks().is_some());
+        assert!(loadavg().is_some());
         assert_eq!(cores(Some(100), Some(300), 2.0), Some(1.0));
         assert_eq!(cores(None, Some(3), 1.0), None);
     }

@@ -1,0 +1,106 @@
+//! Workload (b), private relay round trip under background load: client A sends
+//! private messages to client B one at a time (a window of one: the next leaves when
+//! B has received the last); the latency is send → receipt at B. p2pchat: `SEND` →
+//! `MSG` (B answers `ACK`); IRC: `PRIVMSG B`; RESP: `PUBLISH p.B` to B's own channel.
+//! A background fan-out group runs meanwhile on the other generator threads.
+
+use super::{Group, Layout, Timing};
+use crate::engine::{Engine, Role, SenderSpec, Slot, Spec, deal, nick, run_tag};
+use crate::proto::{Proto, Setup, Target as To};
+use crate::result::{Latency, RunResult};
+use crate::target::{Target, TargetArgs};
+
+/// Options of `rtt`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RttArgs {
+    /// The server.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Clients of the background fan-out (0: none).
+    #[arg(long, default_value_t = 100)]
+    pub bg_clients: usize,
+    /// Senders of the background fan-out.
+    #[arg(long, default_value_t = 2)]
+    pub bg_senders: usize,
+    /// Window of each background sender.
+    #[arg(long, default_value_t = 8)]
+    pub bg_window: u64,
+    /// Messages per second per background sender.
+    #[arg(long, default_value_t = 500.0)]
+    pub bg_rate: f64,
+    /// Private messages per second at most (default: one as soon as the last arrived).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Timing.
+    #[command(flatten)]
+    pub timing: Timing,
+}
+
+/// Runs the round-trip workload against `t`.
+pub fn run(t: &Target, a: &RttArgs) -> anyhow::Result<RunResult> {
+    let tag = run_tag();
+    let (nick_a, nick_b) = (nick(&tag, 0), nick(&tag, 1));
+    let mut layout = Layout {
+        specs: vec![
+            Spec {
+                idx: 0,
+                nick: nick_a,
+                setup: if t.proto == Proto::Resp {
+                    Setup::Publisher
+                } else {
+                    Setup::Solo
+                },
+                role: Role::Sender(SenderSpec {
+                    slot: 0,
+                    target: To::Private(nick_b.clone()),
+                    window: 1,
+                    rate: a.rate,
+                }),
+            },
+            Spec {
+                idx: 1,
+                nick: nick_b,
+                setup: Setup::Solo,
+                role: Role::Receiver,
+            },
+        ],
+        slots: vec![Slot::new(0, 1)],
+    };
+    if a.bg_clients > 0 {
+        layout.add_group(
+            t.proto,
+            &tag,
+            Group {
+                clients: a.bg_clients,
+                senders: a.bg_senders,
+                window: a.bg_window,
+                rate: Some(a.bg_rate),
+            },
+        )?;
+    }
+    // The pair gets a thread of its own; the background shares the others.
+    let mut specs = layout.specs;
+    let bg = specs.split_off(2);
+    let mut threads = vec![specs];
+    if !bg.is_empty() {
+        threads.extend(deal(bg, t.threads));
+    }
+    let engine = Engine::start(a.timing.engine_options(t), layout.slots, threads)?;
+    let m = super::run(engine, t.pid, &a.timing, true)?;
+    let mut r = m.result("rtt", t, a.bg_clients + 2);
+    r.senders = a.bg_senders;
+    r.window = a.bg_window;
+    r.threads = t.threads + 1;
+    r.rtt_us = Latency::of(&m.stats.lat_private);
+    // Report the background's deliveries only.
+    let private = m.stats.lat_private.count();
+    r.deliveries = m.stats.deliveries.saturating_sub(private);
+    r.deliveries_per_s = r.deliveries as f64 / r.duration_s.max(1e-9);
+    Ok(r)
+}
+
+/// `p2pchat-bench rtt`.
+pub fn main(a: &RttArgs) -> anyhow::Result<RunResult> {
+    let t = Target::open(&a.target)?;
+    run(&t, a)
+}
