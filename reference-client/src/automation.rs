@@ -89,15 +89,18 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// Writes the events produced so far, then lets the engine acknowledge what
-/// they showed ([CLI-5]: show, then ACK).
+/// Writes the events produced so far, then lets the engine record and
+/// acknowledge what they showed ([CLI-5], Appendix A.2: show, record, ACK).
 async fn flush<W: AsyncWrite + Unpin>(engine: &mut Engine, out: &mut W) -> std::io::Result<()> {
     loop {
         let events = engine.take_events();
         if events.is_empty() {
             return Ok(());
         }
-        write_events(out, &events).await?;
+        if let Err(e) = write_events(out, &events).await {
+            engine.not_shown();
+            return Err(e);
+        }
         engine.confirm_shown();
     }
 }

@@ -144,6 +144,9 @@ pub enum Event {
         /// The id (absent for udp).
         #[serde(skip_serializing_if = "Option::is_none")]
         id: Option<u64>,
+        /// The text sent, for people (not written in automation mode).
+        #[serde(skip)]
+        text: String,
     },
     /// The server confirmed a block (or, serverless, the local block).
     Blocked {
@@ -226,6 +229,7 @@ mod tests {
             to: "bob".into(),
             via: SentVia::Queued,
             id: Some(18),
+            text: "see you".into(),
         };
         assert_eq!(
             e.to_json().unwrap(),

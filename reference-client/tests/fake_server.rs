@@ -149,3 +149,72 @@ async fn requests_are_sent_in_order_and_replies_matched_by_order() {
     drop(conn);
     assert_eq!(bob.wait().await, Exit::Network);
 }
+
+/// Standard output that breaks when a `message` event is written to it.
+struct BreaksOnMessage;
+
+impl tokio::io::AsyncWrite for BreaksOnMessage {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let needle = br#""event":"message""#;
+        if buf.windows(needle.len()).any(|w| w == needle) {
+            return std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()));
+        }
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn a_message_that_could_not_be_shown_is_neither_recorded_nor_acked() {
+    // Appendix A.2: show, then record, then ACK. A client whose output breaks
+    // before the message is written must not record it as shown (it would be
+    // lost): the next run shows it.
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let dir = tmp();
+    let (_keep_open, commands) = tokio::io::duplex(64);
+    let run = tokio::spawn(reference_client::run_automation(
+        hybrid_config(addr, "bob", dir.path().into()),
+        BufReader::new(commands),
+        BreaksOnMessage,
+    ));
+    let mut conn = Conn::accept(&l).await;
+    let reg = conn.line().await;
+    let port = reg.split(':').nth(3).unwrap().to_owned();
+    conn.send(&format!(
+        "UPDATE:JOIN:bob:127.0.0.1:{port}\r\nLIST:bob:127.0.0.1:{port}\r\nMSG:7:alice:1763713200:2:hi\r\n"
+    ))
+    .await;
+    assert_eq!(conn.line().await, "QUIT", "no ACK for a message not shown");
+    conn.send("BYE\r\n").await;
+    drop(conn);
+    tokio::time::timeout(DEADLINE, run).await.unwrap().unwrap();
+
+    let mut bob = Client::spawn(hybrid_config(addr, "bob", dir.path().into()));
+    let (mut conn, reg) = register(&l, &mut bob).await;
+    let port = reg.split('|').nth(1).unwrap().to_owned();
+    conn.send(&format!(
+        "UPDATE:JOIN:bob:127.0.0.1:{port}\r\nLIST:bob:127.0.0.1:{port}\r\nMSG:7:alice:1763713200:2:hi\r\n"
+    ))
+    .await;
+    let m = bob.expect("message", |_| true).await;
+    assert_eq!(m["id"], 7);
+    assert_eq!(conn.line().await, "ACK:7");
+    drop(conn);
+    assert_eq!(bob.wait().await, Exit::Network);
+}

@@ -6,9 +6,11 @@
 //! The engine never blocks on the network: lines to send go to writer tasks through
 //! channels, input comes from reader tasks through one channel ([`NetInput`]).
 //!
-//! Showing before acknowledging ([CLI-5], [PEER-2]): a message's id is written to
-//! the data directory, then its event is queued; the front end writes (shows) the
-//! events and only then calls [`Engine::confirm_shown`], which sends the ACKs.
+//! Show, then record, then acknowledge ([CLI-5], [PEER-2], Appendix A.2): a new
+//! message's event is queued; the front end writes (shows) the events and only
+//! then calls [`Engine::confirm_shown`], which records each shown id in the data
+//! directory and then sends its ACK. A crash between showing and recording can
+//! show a message twice; recording first could lose it, which is worse.
 
 mod commands;
 mod peers;
@@ -129,8 +131,15 @@ struct ServerLink {
 /// Acknowledgements to send once the events before them are shown.
 #[derive(Debug)]
 enum Confirm {
+    /// A relayed message (recorded as shown in `relay_seen`, then acknowledged).
     Relay(MsgId),
-    Peer(SessionId, MsgId),
+    /// A message on a peer session; `record` names the peer whose log gets the
+    /// id (`None` for a copy of a message shown before: only acknowledged).
+    Peer {
+        sid: SessionId,
+        id: MsgId,
+        record: Option<NickKey>,
+    },
 }
 
 /// The client engine. See the module documentation.
@@ -166,6 +175,8 @@ pub struct Engine {
     sessions: BTreeMap<SessionId, Slot>,
     dials: HashMap<SessionId, Dial>,
     peer_seen: HashMap<NickKey, SeenLog>,
+    /// Peer messages shown (or being shown) and not yet recorded.
+    peer_showing: BTreeSet<(NickKey, MsgId)>,
     last_peer_id: HashMap<NickKey, u64>,
     outbox: Outbox,
     blocks: Blocks,
@@ -229,16 +240,32 @@ impl Engine {
         std::mem::take(&mut self.events)
     }
 
-    /// The events taken before were shown: send their acknowledgements.
+    /// The events taken before were shown (written and flushed): record their
+    /// ids as shown, then send their acknowledgements.
     pub fn confirm_shown(&mut self) {
         for c in std::mem::take(&mut self.confirms) {
             match c {
                 Confirm::Relay(id) => {
+                    if let Some(Err(e)) = self.relay_seen.as_mut().map(|s| s.record(id)) {
+                        // Not durable: not acknowledged either, so that the server
+                        // keeps it; it may be shown again at the next run.
+                        tracing::error!("recording a shown id: {e}");
+                        continue;
+                    }
                     if let Some(s) = self.server.as_mut() {
                         s.machine.shown(id);
                     }
                 }
-                Confirm::Peer(sid, id) => {
+                Confirm::Peer { sid, id, record } => {
+                    if let Some(key) = record {
+                        let recorded = self.peer_seen.get_mut(&key).map(|l| l.record(id));
+                        self.peer_showing.remove(&(key, id));
+                        if let Some(Err(e)) = recorded {
+                            // As above: unacknowledged, the peer keeps it.
+                            tracing::error!("recording a shown id: {e}");
+                            continue;
+                        }
+                    }
                     if let Some(slot) = self.sessions.get_mut(&sid) {
                         slot.session.shown(id);
                     }
@@ -246,6 +273,22 @@ impl Engine {
             }
         }
         self.pump();
+    }
+
+    /// The events taken before could not be shown (the output failed): their
+    /// messages are neither recorded nor acknowledged, so the server or the peer
+    /// keeps them and delivers them again.
+    pub fn not_shown(&mut self) {
+        for c in std::mem::take(&mut self.confirms) {
+            if let Confirm::Peer {
+                id,
+                record: Some(key),
+                ..
+            } = c
+            {
+                self.peer_showing.remove(&(key, id));
+            }
+        }
     }
 
     /// Set once the run is over.

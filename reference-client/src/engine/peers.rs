@@ -194,6 +194,7 @@ impl Engine {
                     to: o.to.to_string(),
                     via: SentVia::Direct,
                     id: Some(o.msg.id.get()),
+                    text: o.msg.text.to_string(),
                 });
                 self.done(o.cmd);
             }
@@ -277,24 +278,33 @@ impl Engine {
                 Err(e) => tracing::error!("shown ids for {}: {e}", msg.from),
             }
         }
-        let new = match self.peer_seen.get_mut(&key).map(|l| l.record(msg.id)) {
-            Some(Ok(new)) => new,
-            Some(Err(e)) => {
-                tracing::error!("recording a shown id: {e}");
-                true
-            }
-            None => true,
-        };
-        if new {
-            self.emit(Event::Message {
-                from: msg.from.to_string(),
-                text: msg.text.to_string(),
-                via: MessageVia::Direct,
-                id: Some(msg.id.get()),
-                time: Some(msg.time.secs()),
+        // Shown before (in this run or an earlier one, on this session or
+        // another): acknowledged, not shown again. Otherwise shown, then recorded
+        // and acknowledged by `confirm_shown`.
+        let showing = (key.clone(), msg.id);
+        let shown_before = self.peer_seen.get(&key).is_some_and(|l| l.contains(msg.id))
+            || self.peer_showing.contains(&showing);
+        if shown_before {
+            self.confirms.push(Confirm::Peer {
+                sid,
+                id: msg.id,
+                record: None,
             });
+            return;
         }
-        self.confirms.push(Confirm::Peer(sid, msg.id));
+        self.emit(Event::Message {
+            from: msg.from.to_string(),
+            text: msg.text.to_string(),
+            via: MessageVia::Direct,
+            id: Some(msg.id.get()),
+            time: Some(msg.time.secs()),
+        });
+        self.peer_showing.insert(showing);
+        self.confirms.push(Confirm::Peer {
+            sid,
+            id: msg.id,
+            record: Some(key),
+        });
     }
 
     fn on_session_closed(&mut self, sid: SessionId, reason: CloseReason) {
@@ -443,6 +453,7 @@ impl Engine {
                 to: o.to.to_string(),
                 via: SentVia::Queued,
                 id: Some(o.msg.id.get()),
+                text: o.msg.text.to_string(),
             });
         }
     }

@@ -160,19 +160,11 @@ impl Engine {
                 });
             }
             ClientEvent::Message(msg) => {
-                // Persist first, then show, then (confirm_shown) acknowledge.
-                let new = match self.relay_seen.as_mut().map(|s| s.record(msg.id)) {
-                    Some(Ok(new)) => new,
-                    Some(Err(e)) => {
-                        // Not durable: do not acknowledge, so that the server
-                        // keeps it; it is shown now and may be shown again.
-                        tracing::error!("recording a shown id: {e}");
-                        self.emit_relay_message(&msg);
-                        return;
-                    }
-                    None => true,
-                };
-                if new && !self.is_blocked(&msg.from) {
+                // Show (the front end writes the event), then record, then
+                // acknowledge: both in `confirm_shown`. The machine reports an id
+                // once (ids shown in earlier runs are preloaded into it); a
+                // blocked sender's message is recorded and acknowledged unshown.
+                if !self.is_blocked(&msg.from) {
                     self.emit_relay_message(&msg);
                 }
                 self.confirms.push(Confirm::Relay(msg.id));
@@ -211,6 +203,10 @@ impl Engine {
             self.done(cmd);
             return;
         }
+        let sent_text = match &request {
+            Some((_, Request::Send { text, .. })) => text.to_string(),
+            _ => String::new(),
+        };
         match reply {
             Reply::Echo | Reply::Pong(_) => {}
             Reply::Sent { to, id, delivery } => self.emit(Event::Sent {
@@ -220,6 +216,7 @@ impl Engine {
                     Delivery::Queued => SentVia::Queued,
                 },
                 id: Some(id.get()),
+                text: sent_text,
             }),
             Reply::Users(users) => {
                 self.users = users.iter().map(|u| (u.nick.key(), u.clone())).collect();
@@ -349,6 +346,7 @@ impl Engine {
             return;
         };
         let mut buf = Vec::new();
+        let shown = text.to_string();
         Datagram::Dm {
             nick: self.own.clone(),
             text,
@@ -359,6 +357,7 @@ impl Engine {
                 to: user.nick.to_string(),
                 via: SentVia::Udp,
                 id: None,
+                text: shown,
             }),
             Err(e) => self.emit(Event::error("UNREACHABLE", format!("DM to {to}: {e}"))),
         }

@@ -124,6 +124,7 @@ impl Engine {
             sessions: BTreeMap::new(),
             dials: HashMap::new(),
             peer_seen: HashMap::new(),
+            peer_showing: BTreeSet::new(),
             last_peer_id: HashMap::new(),
             outbox,
             blocks,

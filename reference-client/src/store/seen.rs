@@ -1,9 +1,11 @@
 //! Ids of messages already shown ([CLI-5], [PEER-2]), one append-only log per
 //! namespace (a server and nick for relayed messages, a peer for direct ones).
 //!
-//! An id is written and synced to disk *before* the message is shown and long
-//! before it is acknowledged: a client killed between showing and acknowledging
-//! gets the message again at its next start and does not show it twice.
+//! An id is written and synced to disk right *after* the message is shown and
+//! *before* it is acknowledged (Appendix A.2): a client killed between recording
+//! and acknowledging gets the message again at its next start and does not show
+//! it twice; one killed between showing and recording may show it twice, but
+//! never loses it.
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
