@@ -273,13 +273,13 @@ impl Conn {
     }
 
     /// The next line or event, within the default deadline.
-    pub fn next(&mut self) -> Result<Incoming, Failure> {
+    pub fn next_event(&mut self) -> Result<Incoming, Failure> {
         self.next_within(self.timeout)
     }
 
     /// The next line, which must come within the default deadline.
     pub fn line(&mut self, what: &str) -> Result<Line, Failure> {
-        match self.next()? {
+        match self.next_event()? {
             Incoming::Line(l) => Ok(l),
             other => Err(Failure::violation(format!(
                 "S{}: no line where {what} was expected",
@@ -292,7 +292,7 @@ impl Conn {
 
     /// The next line must be exactly `want`.
     pub fn expect(&mut self, want: &str) -> Result<(), Failure> {
-        let inc = self.next()?;
+        let inc = self.next_event()?;
         match &inc {
             Incoming::Line(l) if l.raw == want.as_bytes() => Ok(()),
             _ => Err(Failure::violation(format!(
@@ -310,7 +310,7 @@ impl Conn {
         what: &str,
         check: impl FnOnce(&str) -> Result<T, String>,
     ) -> Result<T, Failure> {
-        let inc = self.next()?;
+        let inc = self.next_event()?;
         match &inc {
             Incoming::Line(l) => check(&l.text).map_err(|why| {
                 Failure::violation(format!("S{}: {why}", self.n))
@@ -369,7 +369,7 @@ impl Conn {
         let tok = format!("bar{}x{}", self.n, self.seq);
         self.send(&format!("PING:{tok}"))?;
         let want = format!("PONG:{tok}");
-        let inc = self.next()?;
+        let inc = self.next_event()?;
         match &inc {
             Incoming::Line(l) if l.raw == want.as_bytes() => Ok(()),
             _ => Err(Failure::violation(format!(

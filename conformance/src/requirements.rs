@@ -201,6 +201,7 @@ fn paragraph_around(text: &str, at: usize) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

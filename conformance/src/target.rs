@@ -612,6 +612,7 @@ fn log_tail(dir: &Path, launch: usize) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

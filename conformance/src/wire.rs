@@ -257,6 +257,7 @@ pub fn abbreviate(s: &str, max: usize) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -286,9 +287,9 @@ mod tests {
 
     #[test]
     fn err_and_list() {
-        let e = parse_err("ERR:NO_SUCH_NICK:14:carol is away").unwrap();
+        let e = parse_err("ERR:NO_SUCH_NICK:13:carol is away").unwrap();
         assert_eq!(e.code, "NO_SUCH_NICK");
-        assert!(parse_err("ERR:NO_SUCH_NICK:13:carol is away").is_err());
+        assert!(parse_err("ERR:NO_SUCH_NICK:14:carol is away").is_err());
         assert!(parse_err("ERR:bad:1:x").is_err());
         let l = parse_list("LIST:alice:192.168.1.10:5000:bob:[fe80::1]:5001").unwrap();
         assert_eq!(

@@ -2,6 +2,8 @@
 //! server (in-process) by default, or against the implementation named by the P2PCHAT_*
 //! environment variables (see conformance/README.md).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::ExitCode;
 
 use conformance::config::TargetSettings;

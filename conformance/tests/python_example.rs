@@ -3,6 +3,8 @@
 //! case of the core profile (slow ones included, thanks to its short timers) and be
 //! UNSUPPORTED on every case of another profile.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 

@@ -7,7 +7,7 @@ use super::util::{
 use crate::case::{Case, Ctx, Needs};
 use crate::conn::Conn;
 use crate::outcome::{CaseResult, Failure, Under, fail};
-use crate::profile::Profile::{Block, Direct};
+use crate::profile::Profile::{Block, Direct, Relay};
 use crate::requirements::Role::Server;
 
 pub static CASES: &[Case] = &[
@@ -65,7 +65,7 @@ pub static CASES: &[Case] = &[
         id: "SRV-BLK-006",
         title: "SEND to a user who blocks the sender: dropped, answered as if accepted",
         covers: &["BLK-6"],
-        profiles: &[Block],
+        profiles: &[Block, Relay],
         role: Server,
         needs: Needs::Shared,
         slow: false,
@@ -85,7 +85,7 @@ pub static CASES: &[Case] = &[
         id: "SRV-BLK-008",
         title: "blocks outlive the connection",
         covers: &["BLK-8"],
-        profiles: &[Block],
+        profiles: &[Block, Relay],
         role: Server,
         needs: Needs::Shared,
         slow: false,
@@ -95,7 +95,7 @@ pub static CASES: &[Case] = &[
         id: "SRV-BLK-009",
         title: "blocks outlive a restart of the server",
         covers: &["BLK-8", "OWN-4"],
-        profiles: &[Block],
+        profiles: &[Block, Relay],
         role: Server,
         needs: Needs::Restart,
         slow: false,

@@ -73,13 +73,13 @@ fn read_copies(
     let mut saw_cut = false;
     while got < n {
         let t0 = Instant::now();
-        match conn.next()? {
+        match conn.next_event()? {
             Incoming::Line(l) if l.text == line => got += 1,
             Incoming::Line(l) if l.text == cut && !saw_cut => saw_cut = true,
             Incoming::Line(l)
                 if (l.text.starts_with("UPDATE:JOIN:") || l.text.starts_with("UPDATE:LEAVE:"))
                     && l.text
-                        .splitn(4, ':')
+                        .split(':')
                         .nth(2)
                         .is_some_and(|nick| nick.to_ascii_lowercase().starts_with(prefix)) => {}
             other => {
@@ -223,7 +223,7 @@ fn flood(ctx: &mut Ctx<'_>) -> CaseResult {
     c.set_quiet(true);
     let mut pongs = 0;
     let outcome = loop {
-        match c.next()? {
+        match c.next_event()? {
             Incoming::Line(l) if l.text == format!("PONG:f{pongs}") => {
                 pongs += 1;
                 if pongs == N {
@@ -295,7 +295,7 @@ fn connection_limit(ctx: &mut Ctx<'_>) -> CaseResult {
         let mut c = ctx.connect()?;
         c.set_quiet(true);
         c.send_raw_quiet(format!("PING:n{i}\r\n").as_bytes())?;
-        match c.next()? {
+        match c.next_event()? {
             Incoming::Line(l) if l.text == format!("PONG:n{i}") => open.push(c),
             Incoming::Line(l) => {
                 c.set_quiet(false);
