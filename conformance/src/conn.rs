@@ -110,6 +110,9 @@ impl Conn {
         })?;
         // Each write goes out at once, so split writes really arrive split.
         let _ = stream.set_nodelay(true);
+        // A server that stops reading must not hang the suite: a write that cannot proceed
+        // for five line deadlines fails the case.
+        let _ = stream.set_write_timeout(Some(timeout * 5));
         tr.note(format!("C{n} connected"));
         Ok(Conn {
             n,
@@ -222,10 +225,12 @@ impl Conn {
             .and_then(|()| self.stream.flush());
         res.map_err(|e| {
             self.tr.note(format!("C{}: write failed: {e}", self.n));
-            Failure::violation(format!(
-                "connection {} was closed by the server while the suite was writing ({e})",
-                self.n
-            ))
+            let why = if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+                "the server stopped reading what the suite was writing"
+            } else {
+                "the connection was closed by the server while the suite was writing"
+            };
+            Failure::violation(format!("C{}: {why} ({e})", self.n))
         })
     }
 

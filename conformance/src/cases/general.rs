@@ -129,6 +129,9 @@ fn not_registered(ctx: &mut Ctx<'_>) -> CaseResult {
     let target = ctx.nick("t");
     c.send(&bcast(&target, "hi"))?;
     c.expect_err("NOT_REGISTERED")?;
+    // Only a line that decodes is judged against the state (§2.1 step 7).
+    c.send(&format!("BROADCAST:{target}:05:hello"))?;
+    c.expect_err("MALFORMED").under("ERR-1")?;
     c.send("PING:pre")?;
     c.expect("PONG:pre").under("KA-1")?;
     c.send("PONG:pre")?;

@@ -258,6 +258,12 @@ fn already_registered(ctx: &mut Ctx<'_>) -> CaseResult {
     let other = ctx.nick("other");
     a.send(&format!("REGISTER:{other}:127.0.0.2:7000"))?;
     a.expect_err("ALREADY_REGISTERED")?;
+    // A line that does not decode is answered by its decoding error, whatever the state
+    // (PROTOCOL.md §2.1 step 7).
+    a.send("REGISTER:no.dots:127.0.0.2:7000")?;
+    a.expect_err("BAD_NICK").under("ERR-1")?;
+    a.send(&format!("REGISTER:{other}:0.0.0.0:7000"))?;
+    a.expect_err("BAD_ADDRESS").under("ERR-1")?;
     obs.barrier().under("REG-7")?;
     a.barrier()?;
     // Unchanged: the old nick still broadcasts, the attempted one is nobody's.
