@@ -1,1 +1,173 @@
-fn main() {}
+//! Parser and framer throughput on a realistic mix of lines, against a plain scan for
+//! line ends with `memchr` (the ceiling: no parser can frame faster than it finds LFs).
+//!
+//! The mix is what a busy server sees: mostly 80-octet BROADCAST and MSG lines, some
+//! SEND, ACK, PING/PONG, SENT, UPDATE and REGISTER. Throughput is in bytes per second
+//! of wire input.
+//!
+//! The hub benchmark (commands per second through the server's sans-IO hub) will be
+//! added here once the reference server's hub API is stable.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use spec::{ClientLine, Frame, Framer, ServerLine};
+
+/// About this many octets of lines per corpus.
+const CORPUS: usize = 1 << 20;
+/// Bytes handed to the framer per call, as one `read` would.
+const CHUNK: usize = 64 * 1024;
+
+/// A small deterministic generator (no `rand` needed for a fixed corpus).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+}
+
+fn text(r: &mut Lcg) -> String {
+    let words = [
+        "hello", "world", "p2pchat", "bench", "lorem", "ipsum", "a:b", "ok",
+    ];
+    let mut t = String::new();
+    while t.len() < 80 {
+        t.push_str(words[(r.next() % words.len() as u64) as usize]);
+        t.push(' ');
+    }
+    t.truncate(80);
+    t
+}
+
+fn nick(r: &mut Lcg) -> String {
+    format!("user{:04}", r.next() % 1000)
+}
+
+/// Client → server lines.
+fn client_corpus() -> Vec<u8> {
+    let mut r = Lcg(7);
+    let mut out = String::new();
+    while out.len() < CORPUS {
+        let n = nick(&mut r);
+        let line = match r.next() % 100 {
+            0..70 => format!("BROADCAST:{n}:80:{}", text(&mut r)),
+            70..80 => format!("SEND:{}:80:{}", nick(&mut r), text(&mut r)),
+            80..88 => format!("ACK:{}", 1 + r.next() % 1_000_000),
+            88..95 => format!("PING:t{}", r.next() % 10_000),
+            95..98 => format!("PONG:k{}", r.next() % 10_000),
+            _ => format!(
+                "REGISTER:{n}:192.168.1.{}:{}",
+                r.next() % 255,
+                1024 + r.next() % 60_000
+            ),
+        };
+        out.push_str(&line);
+        out.push_str("\r\n");
+    }
+    out.into_bytes()
+}
+
+/// Server → client lines.
+fn server_corpus() -> Vec<u8> {
+    let mut r = Lcg(11);
+    let mut out = String::new();
+    while out.len() < CORPUS {
+        let n = nick(&mut r);
+        let line = match r.next() % 100 {
+            0..60 => format!("BROADCAST:{n}:80:{}", text(&mut r)),
+            60..75 => format!(
+                "MSG:{}:{n}:{}:80:{}",
+                1 + r.next() % 1_000_000,
+                1_763_713_300 + r.next() % 1000,
+                text(&mut r)
+            ),
+            75..83 => format!("SENT:{}:LIVE", 1 + r.next() % 1_000_000),
+            83..90 => format!("PING:k{}", r.next() % 10_000),
+            90..95 => format!("UPDATE:JOIN:{n}:127.0.0.1:{}", 1024 + r.next() % 60_000),
+            _ => format!(
+                "UPDATE:LEAVE:{n}:10.0.0.{}:{}",
+                r.next() % 255,
+                1024 + r.next() % 60_000
+            ),
+        };
+        out.push_str(&line);
+        out.push_str("\r\n");
+    }
+    out.into_bytes()
+}
+
+/// The ceiling: count line ends.
+fn scan(corpus: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', corpus).count()
+}
+
+/// Frames with [`Framer::feed`], in read-sized chunks; counts lines.
+fn frame(corpus: &[u8], mut each: impl FnMut(&[u8])) -> usize {
+    let mut f = Framer::new();
+    let mut n = 0;
+    for chunk in corpus.chunks(CHUNK) {
+        f.feed(chunk, |fr| {
+            if let Frame::Line(l) = fr {
+                n += 1;
+                each(l);
+            }
+        });
+    }
+    n
+}
+
+fn lines_of(corpus: &[u8]) -> Vec<&[u8]> {
+    corpus
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .collect()
+}
+
+fn bench_side(c: &mut Criterion, name: &str, corpus: &[u8], decode: fn(&[u8]) -> bool) {
+    let lines = lines_of(corpus);
+    assert!(
+        lines.iter().all(|l| decode(l)),
+        "the {name} corpus must decode without errors"
+    );
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Bytes(corpus.len() as u64));
+    g.bench_function("memchr line ends (ceiling)", |b| {
+        b.iter(|| scan(black_box(corpus)))
+    });
+    g.bench_function("framer", |b| {
+        b.iter(|| {
+            frame(black_box(corpus), |l| {
+                black_box(l);
+            })
+        })
+    });
+    g.bench_function("decode (pre-split lines)", |b| {
+        b.iter(|| lines.iter().filter(|l| decode(black_box(l))).count())
+    });
+    g.bench_function("framer + decode", |b| {
+        b.iter(|| {
+            let mut ok = 0usize;
+            frame(black_box(corpus), |l| ok += usize::from(decode(l)));
+            ok
+        })
+    });
+    g.finish();
+}
+
+fn codec(c: &mut Criterion) {
+    bench_side(c, "client lines", &client_corpus(), |l| {
+        ClientLine::decode(l).is_ok()
+    });
+    bench_side(c, "server lines", &server_corpus(), |l| {
+        ServerLine::decode(l).is_ok()
+    });
+}
+
+criterion_group!(benches, codec);
+criterion_main!(benches);
