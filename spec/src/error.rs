@@ -51,11 +51,13 @@ pub enum ErrorCode {
     ServerFull,
     /// The server is stopping (closes).
     Shutdown,
+    /// The server cannot do it now (storage failed); nothing happened (survives).
+    Unavailable,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the table in §6.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::LineTooLong,
         ErrorCode::BadUtf8,
         ErrorCode::Malformed,
@@ -78,6 +80,7 @@ impl ErrorCode {
         ErrorCode::Timeout,
         ErrorCode::ServerFull,
         ErrorCode::Shutdown,
+        ErrorCode::Unavailable,
     ];
 
     /// The wire form of the code.
@@ -105,6 +108,7 @@ impl ErrorCode {
             ErrorCode::Timeout => "TIMEOUT",
             ErrorCode::ServerFull => "SERVER_FULL",
             ErrorCode::Shutdown => "SHUTDOWN",
+            ErrorCode::Unavailable => "UNAVAILABLE",
         }
     }
 
