@@ -366,10 +366,16 @@ class Server:
         for other in list(self.registry.values()):
             self.send(other, join)
         if c.state == "registered":
-            entries = [
-                b"%s:%s" % (u.nick.encode(), u.address.encode()) for u in self.registry.values()
-            ]
-            self.send(c, b":".join([b"LIST"] + entries))
+            # REG-2: entries that do not fit in one line go first in LISTPART lines.
+            chunk, size = [], len(b"LISTPART")
+            for u in self.registry.values():
+                entry = b"%s:%s" % (u.nick.encode(), u.address.encode())
+                if size + 1 + len(entry) > MAX_LINE:
+                    self.send(c, b":".join([b"LISTPART"] + chunk))
+                    chunk, size = [], len(b"LISTPART")
+                chunk.append(entry)
+                size += 1 + len(entry)
+            self.send(c, b":".join([b"LIST"] + chunk))
 
     # ---- timers ------------------------------------------------------------
     def tick(self, now):

@@ -29,11 +29,30 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The reference's known failures are checked in; another target may name its own
+    // baseline with P2PCHAT_BASELINE.
+    let default_baseline = (!settings.names_a_target()).then_some(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/reference-baseline.txt"
+    ));
+    let baseline = match harness::baseline(default_baseline) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("conformance: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if !settings.names_a_target() && settings.slow.is_none() {
         // The in-process reference runs with short timers: its slow cases take seconds.
         target.slow = true;
     }
-    harness::main(target, "conformance", settings.as_env(), Expect::Verdicts)
+    harness::main(
+        target,
+        "conformance",
+        settings.as_env(),
+        Expect::Verdicts,
+        baseline,
+    )
 }
 
 /// The reference server as the default target, run in-process. Wiring it is this module.

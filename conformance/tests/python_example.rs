@@ -38,5 +38,11 @@ fn main() -> ExitCode {
         }
     };
     debug_assert_eq!(target.server_profiles(), BTreeSet::from([Profile::Core]));
-    harness::main(target, "python_example", Vec::new(), Expect::ExactlyClaimed)
+    harness::main(
+        target,
+        "python_example",
+        Vec::new(),
+        Expect::ExactlyClaimed,
+        None,
+    )
 }

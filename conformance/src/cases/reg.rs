@@ -98,6 +98,16 @@ pub static CASES: &[Case] = &[
         slow: false,
         run: ipv6_exact,
     },
+    Case {
+        id: "SRV-REG-010",
+        title: "a LIST reply longer than MAX_LINE is split into LISTPART lines, then LIST",
+        covers: &["REG-2"],
+        profiles: &[Core],
+        role: Server,
+        needs: Needs::Dedicated,
+        slow: false,
+        run: long_list_split,
+    },
 ];
 
 fn valid_register(ctx: &mut Ctx<'_>) -> CaseResult {
@@ -362,4 +372,29 @@ fn ipv6_exact(ctx: &mut Ctx<'_>) -> CaseResult {
         conns.push(c);
     }
     obs.barrier()
+}
+
+fn long_list_split(ctx: &mut Ctx<'_>) -> CaseResult {
+    // 45 users with 32-character nicks: their LIST entries take well over 2048 octets.
+    // (A server of its own: a server that does not split would disturb other cases.)
+    ctx.updates_not_judged = true;
+    let mut conns = Vec::new();
+    for i in 0..45 {
+        let mut c = ctx.connect()?;
+        c.set_quiet(i < 44);
+        let p = ctx.prefix().to_owned();
+        let nick = format!(
+            "{p}{}",
+            format!("long{i:02}{}", "x".repeat(32))
+                .get(..32 - p.len())
+                .unwrap_or("x")
+        );
+        let addr = format!("[2001:db8::{i:x}]:{}", 40000 + i);
+        register(ctx, &mut c, &nick, &addr)?;
+        conns.push(c);
+    }
+    let last = conns
+        .last_mut()
+        .ok_or_else(|| crate::outcome::Failure::violation("no connection"))?;
+    last.barrier()
 }
