@@ -77,7 +77,8 @@ def check_address(rest):
             raise DecodeError("BAD_ADDRESS", "the unspecified address is not usable")
         after = sep + tail
     if after == "":
-        raise DecodeError("MALFORMED", "the port is missing")
+        # 2.1 step 5: the <ip>:<port> pair is one field; an IP with no port is BAD_ADDRESS.
+        raise DecodeError("BAD_ADDRESS", "the port is missing")
     if not after.startswith(":"):
         raise DecodeError("BAD_ADDRESS", "a ':' must follow the address")
     port, sep, tail = after[1:].partition(":")
