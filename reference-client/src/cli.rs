@@ -90,7 +90,7 @@ pub fn init_tracing(cli: &Cli) {
 }
 
 /// The data directory: as given, or the platform's data directory.
-fn data_dir(cli: &Cli) -> PathBuf {
+pub fn data_dir(cli: &Cli) -> PathBuf {
     if let Some(d) = &cli.data_dir {
         return d.clone();
     }

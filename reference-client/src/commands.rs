@@ -86,8 +86,16 @@ pub const HELP: &[(&str, &str)] = &[
     ("/disconnect <ip:port>", "end the session with an address"),
     ("/peers", "list open peer sessions"),
     ("/help", "this help"),
-    ("/quit", "leave (also EXIT)"),
+    ("/quit", "leave (also EXIT, Ctrl-D)"),
+    (
+        "SEND, LIST, EXIT, ...",
+        "seed 000's words need no / (also REGISTER, BLOCK, UNBLOCK)",
+    ),
+    ("<text>", "any other line is a broadcast"),
 ];
+
+/// Seed 000's words, which work without a leading `/` (in any case).
+pub const SEED_WORDS: &[&str] = &["REGISTER", "SEND", "LIST", "BLOCK", "UNBLOCK", "EXIT"];
 
 /// The command words, for completion.
 pub const WORDS: &[&str] = &[
@@ -128,6 +136,38 @@ fn usage(word: &str) -> String {
         _ => "",
     };
     format!("usage: {word} {args}").trim_end().to_owned()
+}
+
+/// Parses one line typed in the terminal: `None` for a blank line. A line that
+/// starts with `/`, or with one of [`SEED_WORDS`], or that is just `help` or
+/// `quit`, is a command (in any case); any other line is a broadcast, as in chat
+/// programs. The error is a one-line hint.
+pub fn parse_line(line: &str) -> Option<Result<Command, String>> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    let trimmed = line.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    if trimmed.starts_with('/') {
+        return Some(parse(trimmed, Dialect::Interactive));
+    }
+    let first = trimmed.split(' ').next().unwrap_or_default();
+    let seed = SEED_WORDS.iter().any(|w| w.eq_ignore_ascii_case(first));
+    let alone = ["help", "quit"]
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(trimmed));
+    if seed || alone {
+        return Some(
+            parse(trimmed, Dialect::Interactive).map_err(|hint| {
+                format!("{hint} (to broadcast this line, start it with /broadcast)")
+            }),
+        );
+    }
+    Some(
+        Text::new(line)
+            .map(Command::Broadcast)
+            .map_err(|e| format!("cannot send that: {}", e.reason)),
+    )
 }
 
 /// Parses one command line. The error is a one-line hint.
@@ -287,5 +327,41 @@ mod tests {
         assert_eq!(parse("/help", I), Ok(Command::Help));
         let e = parse("/frobnicate", I).unwrap_err();
         assert!(e.contains("/help") && !e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn terminal_lines() {
+        assert_eq!(parse_line("   "), None);
+        assert_eq!(
+            parse_line("hello there"),
+            Some(Ok(Command::Broadcast(t("hello there"))))
+        );
+        assert_eq!(parse_line("list"), Some(Ok(Command::List)));
+        assert_eq!(parse_line("Exit"), Some(Ok(Command::Quit)));
+        assert_eq!(parse_line("quit"), Some(Ok(Command::Quit)));
+        assert_eq!(parse_line("HELP"), Some(Ok(Command::Help)));
+        assert_eq!(
+            parse_line("send bob hi there"),
+            Some(Ok(Command::Send(n("bob"), t("hi there"))))
+        );
+        assert_eq!(parse_line("/start bob"), Some(Ok(Command::Start(n("bob")))));
+        assert_eq!(
+            parse_line("/chat bob hi"),
+            Some(Ok(Command::Chat(n("bob"), t("hi"))))
+        );
+        assert_eq!(
+            parse_line("quit smoking today"),
+            Some(Ok(Command::Broadcast(t("quit smoking today"))))
+        );
+        assert_eq!(
+            parse_line("/broadcast exit now"),
+            Some(Ok(Command::Broadcast(t("exit now"))))
+        );
+        let e = parse_line("block party tonight").unwrap().unwrap_err();
+        assert!(e.contains("/broadcast") && !e.contains('\n'), "{e}");
+        for bad in ["/", "/frob", "/send bob", "/query", "/connect nowhere"] {
+            let e = parse_line(bad).unwrap().unwrap_err();
+            assert!(!e.is_empty() && !e.contains('\n'), "{bad}: {e}");
+        }
     }
 }

@@ -291,6 +291,15 @@ impl Engine {
         }
     }
 
+    /// The server connection was lost (exit status 1 pending): go on without
+    /// it, as the interactive terminal does (peer sessions still work; commands
+    /// that need the server say so). `quit` then ends the run with status 0.
+    pub fn go_on_without_server(&mut self) {
+        if self.exit == Some(Exit::Network) {
+            self.exit = None;
+        }
+    }
+
     /// Set once the run is over.
     pub fn exit(&self) -> Option<Exit> {
         self.exit
