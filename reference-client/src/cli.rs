@@ -19,7 +19,8 @@ use crate::config::{ClientConfig, Exit, Mode};
 #[derive(Debug, Parser)]
 #[command(name = "p2pchat-client", version, max_term_width = 100)]
 pub struct Cli {
-    /// The server, HOST:PORT [default: 127.0.0.1:1337].
+    /// The server, HOST:PORT (asked for when missing in a terminal) [default:
+    /// 127.0.0.1:1337].
     #[arg(
         long,
         short = 's',
@@ -40,7 +41,8 @@ pub struct Cli {
     #[arg(long, value_name = "IP:PORT")]
     pub listen: Option<SocketAddr>,
 
-    /// Where to keep tokens, shown message ids, the outbox and blocks.
+    /// Where to keep tokens, shown message ids, the outbox, blocks and the input
+    /// history [default: the platform's data directory].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
@@ -59,7 +61,8 @@ pub struct Cli {
     pub peers: Vec<String>,
 
     /// Automation mode (PROTOCOL.md Appendix A): commands on stdin, one JSON event
-    /// per line on stdout.
+    /// per line on stdout. Without it: the interactive terminal (plain text when
+    /// stdin or stdout is not a terminal).
     #[arg(long)]
     pub automation: bool,
 

@@ -102,3 +102,32 @@ fn empty_peer_placeholder_is_accepted() {
         "{stdout}"
     );
 }
+
+#[test]
+fn no_nick_and_no_terminal_to_ask_is_exit_2() {
+    // stdin is not a terminal: the nick cannot be asked for.
+    let out = client().write_stdin("").assert().code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    insta::assert_snapshot!(stderr);
+    assert!(out.get_output().stdout.is_empty());
+}
+
+#[test]
+fn interactive_unreachable_server_is_exit_1_on_stderr() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    drop(l);
+    let dir = tempfile::tempdir().unwrap();
+    let out = client()
+        .args(["--server", &addr, "--nick", "alice", "--data-dir"])
+        .arg(dir.path())
+        .write_stdin("hello\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot reach the server"));
+    assert!(
+        out.get_output().stdout.is_empty(),
+        "stdout stays clean: {:?}",
+        String::from_utf8_lossy(&out.get_output().stdout)
+    );
+}

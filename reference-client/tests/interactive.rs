@@ -520,3 +520,27 @@ fn without_a_terminal_output_is_plain_text() {
     assert_eq!(rt.block_on(bob.quit()), Exit::Ok);
     rt.block_on(server.stop());
 }
+
+#[test]
+fn without_a_terminal_a_taken_nick_is_exit_3() {
+    let rt = runtime();
+    let server = rt.block_on(Server::start());
+    let addr = server.addr.to_string();
+    let (da, db) = (tmp(), tmp());
+    let bob = rt.block_on(Client::hybrid(&server, "bob", db.path().into()));
+    let out = Command::new(BIN)
+        .args(["--server", &addr, "--nick", "BOB", "--data-dir"])
+        .arg(da.path())
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("registration refused (NICK_IN_USE)"),
+        "{stderr}"
+    );
+    assert_eq!(rt.block_on(bob.quit()), Exit::Ok);
+    rt.block_on(server.stop());
+}

@@ -88,10 +88,12 @@ pub fn run(cli: &Cli, rt: &tokio::runtime::Runtime) -> Exit {
             Ok(e) => e,
             Err(e) => {
                 let unreachable = matches!(e, StartError::Unreachable { .. });
-                let _ = ui.show(
-                    &fmt.event(&Event::error("UNREACHABLE", e.to_string()), clock::now())
-                        .unwrap_or_default(),
-                );
+                if ui.is_terminal() {
+                    let error = Event::error("UNREACHABLE", e.to_string());
+                    let _ = ui.show(&fmt.event(&error, clock::now()).unwrap_or_default());
+                } else {
+                    eprintln!("p2pchat-client: {e}");
+                }
                 if unreachable && server_asked {
                     match ask_server(&mut ui) {
                         Some(s) => {
@@ -115,8 +117,14 @@ pub fn run(cli: &Cli, rt: &tokio::runtime::Runtime) -> Exit {
                     None => return Exit::Ok,
                 }
             }
-            Registration::Ended(exit, _) => {
+            Registration::Ended(exit, code) => {
                 rt.block_on(engine.shutdown());
+                if exit == Exit::Refused && !ui.is_terminal() {
+                    eprintln!(
+                        "p2pchat-client: registration refused ({})",
+                        crate::display::sanitize::sanitize(&code)
+                    );
+                }
                 return exit;
             }
         }
