@@ -144,3 +144,29 @@ async fn connect_to_nobody_is_unreachable() {
     alice.expect("error", |e| e["code"] == "USAGE").await;
     assert_eq!(alice.quit().await, Exit::Ok);
 }
+
+#[tokio::test]
+async fn what_was_sent_before_a_block_still_goes_out() {
+    // BLOCK drops the sessions with that nick without a word, but lines sent
+    // on them before the block are not taken back.
+    let (da, db) = (tmp(), tmp());
+    let (mut alice, aport) = peer("alice", vec![], da.path().into()).await;
+    let boot = format!("127.0.0.1:{aport}");
+    let (mut bob, _) = peer("bob", vec![boot], db.path().into()).await;
+    bob.expect("session", |e| e["nick"] == "alice" && e["state"] == "open")
+        .await;
+    alice
+        .expect("session", |e| e["nick"] == "bob" && e["state"] == "open")
+        .await;
+    bob.send("broadcast last words\nblock alice").await;
+    alice
+        .expect("broadcast", |e| {
+            e["from"] == "bob" && e["text"] == "last words"
+        })
+        .await;
+    alice
+        .expect("session", |e| e["nick"] == "bob" && e["state"] == "closed")
+        .await;
+    assert_eq!(bob.quit().await, Exit::Ok);
+    assert_eq!(alice.quit().await, Exit::Ok);
+}

@@ -491,7 +491,9 @@ impl Engine {
         n
     }
 
-    /// Drops every session with a nick at once, without a word (blocking).
+    /// Drops every session with a nick at once, without a word (blocking):
+    /// nothing more is read or sent on it, but lines sent before the block are
+    /// still written.
     pub(super) fn drop_sessions_with(&mut self, nick: &Nick) {
         let sids: Vec<SessionId> = self
             .sessions
@@ -501,7 +503,9 @@ impl Engine {
             .collect();
         for sid in sids {
             if let Some(mut slot) = self.sessions.remove(&sid) {
-                slot.link.abort();
+                if let Some(w) = slot.link.finish() {
+                    self.writers.push(w);
+                }
                 if slot.opened {
                     self.emit(Event::Session {
                         nick: nick.to_string(),
