@@ -146,6 +146,8 @@ fn block(b: &[u8], c: &[usize; 6], w: usize, rule: Option<PosixRule>) -> Option<
     let times = b.get(..timecnt * w)?;
     let idx = b.get(timecnt * w..timecnt * w + timecnt)?;
     let types_at = timecnt * w + timecnt;
+    // Every type is in the file (which also bounds the loops below).
+    b.get(types_at..types_at + typecnt * 6)?;
     let ttinfo = |i: usize| -> Option<(i32, bool)> {
         let t = b.get(types_at + 6 * i..types_at + 6 * i + 6)?;
         Some((i32::from_be_bytes(t[..4].try_into().ok()?), t[4] != 0))
@@ -184,7 +186,7 @@ impl PosixRule {
         }
         p.name()?;
         let dst_off = match p.0.first() {
-            Some(b',') | None => std + 3600,
+            Some(b',') | None => std.saturating_add(3600),
             _ => -p.offset()?,
         };
         // No rule given: the US rules, the POSIX default.
@@ -283,7 +285,7 @@ impl Cursor<'_> {
 
     fn number(&mut self) -> Option<i64> {
         let n = self.0.iter().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 {
+        if n == 0 || n > 6 {
             return None;
         }
         let v = std::str::from_utf8(&self.0[..n]).ok()?.parse().ok()?;
@@ -299,11 +301,14 @@ impl Cursor<'_> {
             let _ = self.eat(b'+');
             1
         };
-        let mut secs = self.number()? * 3600;
+        // POSIX allows hours up to 167 (times of day in rules); no more, so
+        // that nothing below can overflow.
+        let hours = self.number().filter(|h| *h <= 167)?;
+        let mut secs = hours * 3600;
         if self.eat(b':').is_some() {
-            secs += self.number()? * 60;
+            secs += self.number().filter(|m| *m < 60)? * 60;
             if self.eat(b':').is_some() {
-                secs += self.number()?;
+                secs += self.number().filter(|s| *s < 60)?;
             }
         }
         Some(sign * secs)
@@ -430,6 +435,9 @@ mod tests {
         assert_eq!(PosixRule::parse("<+0530>-5:30").unwrap().std, 19_800);
         assert_eq!(PosixRule::parse("EST5EDT").unwrap().std, -5 * 3600);
         assert!(PosixRule::parse("nonsense").is_none());
+        assert!(PosixRule::parse("AAA99999999999999999999").is_none());
+        assert!(PosixRule::parse("AAA168").is_none());
+        assert!(PosixRule::parse("AAA-2:99").is_none());
     }
 
     #[test]
@@ -445,6 +453,15 @@ mod tests {
         // Beyond the table: the footer rule.
         assert_eq!(z.offset_at(days_from_civil(2200, 7, 15) * 86_400), 7200);
         assert_eq!(hhmm(&z, summer + 9 * 3600 + 5 * 60), "11:05");
+        // A damaged file is an error (or a shorter zone), never a panic.
+        for n in 0..paris.len() {
+            let _ = Zone::from_tzif(&paris[..n]).map(|z| z.offset_at(summer));
+        }
+        let mut flipped = paris.clone();
+        for i in (0..flipped.len()).step_by(7) {
+            flipped[i] ^= 0xa5;
+            let _ = Zone::from_tzif(&flipped).map(|z| z.offset_at(summer));
+        }
     }
 
     #[test]
