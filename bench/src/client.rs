@@ -258,6 +258,7 @@ impl Conn {
         if matches!(self.spec.role, Role::Slow) {
             sock.set_recv_buffer_size(SLOW_RCVBUF)?;
         }
+        let _connecting = self.sh.connect_gate.acquire().await;
         let stream = sock.connect(self.sh.opts.addr).await?;
         stream.set_nodelay(true)?;
         Ok(stream)

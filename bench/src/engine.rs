@@ -119,8 +119,11 @@ pub struct Options {
     pub addr: SocketAddr,
     /// Its protocol.
     pub proto: Proto,
-    /// Set-ups in flight at most.
+    /// Set-ups (connect, then register) in flight at most.
     pub concurrency: usize,
+    /// TCP connects in flight at most (some servers listen with a small backlog, and a
+    /// SYN dropped from a full backlog costs a second or more before it is retried).
+    pub connect_concurrency: usize,
     /// Time one connection may take to connect and set up.
     pub setup_timeout: Duration,
     /// A nick whose departure to time (slow reader).
@@ -144,6 +147,8 @@ pub struct Shared {
     pub leave_seen_ns: AtomicU64,
     /// Bounds the set-ups in flight.
     pub gate: Semaphore,
+    /// Bounds the TCP connects in flight.
+    pub connect_gate: Semaphore,
 }
 
 /// What happened to the slow reader.
@@ -224,6 +229,7 @@ impl Engine {
         let total = layout.iter().map(Vec::len).sum();
         let shared = Arc::new(Shared {
             gate: Semaphore::new(opts.concurrency.max(1)),
+            connect_gate: Semaphore::new(opts.connect_concurrency.max(1)),
             opts,
             slots,
             ready: AtomicUsize::new(0),

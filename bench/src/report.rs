@@ -331,6 +331,41 @@ fn markdown(
             list(|r| r.server_cpu, cores),
         );
     }
+    let slow: Vec<&RunResult> = results.iter().filter(|r| r.slow.is_some()).collect();
+    if !slow.is_empty() {
+        let _ = writeln!(md, "\n## Slow reader\n");
+        let _ = writeln!(
+            md,
+            "One client sets up and then never reads (4 KiB receive buffer) while the others \
+             take a fan-out. Is it cut off, when, does the server's memory stay bounded, and what \
+             do the others get before and after?\n"
+        );
+        let _ = writeln!(
+            md,
+            "| server | clients | cut off | ERR:SLOW_READER | cut after | server RSS max | others' deliveries/s before / after the cut | bytes still queued to it |"
+        );
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
+        for r in slow {
+            let Some(s) = &r.slow else { continue };
+            let opt = |v: Option<f64>, f: fn(f64) -> String| v.map_or("—".to_owned(), f);
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} / {} | {} |",
+                r.server,
+                thousands(r.clients),
+                if s.cut_off { "yes" } else { "no" },
+                if s.err_slow_reader { "yes" } else { "no" },
+                opt(s.cut_after_s, |v| format!("{v:.1} s")),
+                s.rss_max_kib.map_or("—".to_owned(), |k| format!(
+                    "{:.1} MiB",
+                    k as f64 / 1024.0
+                )),
+                opt(s.others_per_s_before_cut, rate),
+                opt(s.others_per_s_after_cut, rate),
+                thousands(s.drained_bytes as usize),
+            );
+        }
+    }
     if let Some(n) = notes {
         let _ = writeln!(md, "\n## Notes\n\n{}", n.trim_end());
     }

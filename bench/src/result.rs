@@ -55,6 +55,12 @@ pub struct SlowResult {
     pub drained_bytes: u64,
     /// Largest server VmRSS seen during the run, KiB.
     pub rss_max_kib: Option<u64>,
+    /// The others' deliveries per second while the slow reader was still connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub others_per_s_before_cut: Option<f64>,
+    /// The others' deliveries per second after it was cut off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub others_per_s_after_cut: Option<f64>,
 }
 
 /// The result of one workload run.

@@ -28,9 +28,12 @@ pub struct Timing {
     /// Seconds allowed for connecting and setting up every connection.
     #[arg(long, default_value_t = 120.0)]
     pub setup_timeout: f64,
-    /// Connection set-ups in flight at most.
-    #[arg(long, default_value_t = 64)]
+    /// Connection set-ups (connect and register) in flight at most.
+    #[arg(long, default_value_t = 256)]
     pub concurrency: usize,
+    /// TCP connects in flight at most (within the set-ups).
+    #[arg(long, default_value_t = 8)]
+    pub connect_concurrency: usize,
     /// Milliseconds between samples of the server's memory and the deliveries.
     #[arg(long, default_value_t = 250)]
     pub sample_ms: u64,
@@ -42,6 +45,7 @@ impl Timing {
             addr: t.addr,
             proto: t.proto,
             concurrency: self.concurrency,
+            connect_concurrency: self.connect_concurrency,
             setup_timeout: secs(self.setup_timeout),
             watch_leave: None,
         }

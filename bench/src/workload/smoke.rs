@@ -29,6 +29,7 @@ pub fn main(a: &SmokeArgs) -> anyhow::Result<()> {
         duration: a.duration,
         setup_timeout: 30.0,
         concurrency: 16,
+        connect_concurrency: 8,
         sample_ms: 250,
     };
     let f = fanout::run(

@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# bench/compare.sh: p2pchat-server against ngircd, InspIRCd and redis, under the same
+# workloads, on loopback, then bench/RESULTS.md and bench/results.svg.
+#
+# Installs the three peers from Debian packages when missing (root and apt-get needed),
+# writes their configurations into a temporary directory (loopback port, connection
+# limits raised, flood throttling off), starts each in the foreground as a child of this
+# script (never the system service), runs every workload against each server in turn,
+# alternating servers within each round, and stops everything it started.
+#
+# Knobs (environment variables, defaults in brackets):
+#   RUNS [3]                 rounds; each round runs every workload on every server
+#   SERVERS ["p2pchat ngircd inspircd redis"]
+#   DURATION [5] WARMUP [1]  seconds measured / warmed up per run
+#   FANOUT_CLIENTS ["100 1000"]  SENDERS [8] WINDOW [16]
+#   RTT_BG_CLIENTS [100] RTT_BG_SENDERS [2] RTT_BG_RATE [500]
+#   IDLE_CLIENTS ["1000"]    e.g. "1000 10000"
+#   THREADS [1]              generator threads
+#   CONCURRENCY [256]        connection set-ups in flight; ngircd gets NGIRCD_CONCURRENCY [16]
+#                            (it listens with a backlog of 10 and scans every connection on each
+#                            loop, so many registrations at once make it slower, not faster)
+#   SLOW [1]                 also run the slow-reader workload against p2pchat once per round
+#   QUIET_MAX [60]           seconds to wait, before each run, for other load to go away
+#   OUT [bench/results.jsonl]  JSON lines of every run (appended to a fresh file)
+#   NO_INSTALL [unset]       set to skip apt-get
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+RUNS=${RUNS:-3}
+SERVERS=${SERVERS:-"p2pchat ngircd inspircd redis"}
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+FANOUT_CLIENTS=${FANOUT_CLIENTS:-"100 1000"}
+SENDERS=${SENDERS:-8}
+WINDOW=${WINDOW:-16}
+RTT_BG_CLIENTS=${RTT_BG_CLIENTS:-100}
+RTT_BG_SENDERS=${RTT_BG_SENDERS:-2}
+RTT_BG_RATE=${RTT_BG_RATE:-500}
+IDLE_CLIENTS=${IDLE_CLIENTS:-1000}
+THREADS=${THREADS:-1}
+CONCURRENCY=${CONCURRENCY:-256}
+NGIRCD_CONCURRENCY=${NGIRCD_CONCURRENCY:-16}
+QUIET_MAX=${QUIET_MAX:-60}
+OUT=${OUT:-$here/results.jsonl}
+
+say() { printf '[compare] %s\n' "$*" >&2; }
+
+# --- file descriptors: 10,000 clients need 10,000 descriptors on each side ---------
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+say "open files limit: $(ulimit -n)"
+
+# --- the peers, from Debian packages --------------------------------------------------
+missing=()
+for s in $SERVERS; do
+  case $s in
+    ngircd) command -v ngircd >/dev/null || missing+=(ngircd) ;;
+    inspircd) command -v inspircd >/dev/null || missing+=(inspircd) ;;
+    redis) command -v redis-server >/dev/null || missing+=(redis-server) ;;
+  esac
+done
+if [ ${#missing[@]} -gt 0 ] && [ -z "${NO_INSTALL:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    say "not root: cannot install ${missing[*]}; those servers are skipped"
+  fi
+fi
+# Debian starts the packaged services where systemd runs; they are not ours to stop,
+# and they listen on their default ports, not on the ones used here.
+
+# --- build ----------------------------------------------------------------------------
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+say "building p2pchat-server and p2pchat-bench (release) into $target_dir"
+(cd "$root" && cargo build --release -q -p reference-server -p bench)
+bench="$target_dir/release/p2pchat-bench"
+server_bin="$target_dir/release/p2pchat-server"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/p2pchat-compare.XXXXXX")
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then stop_server; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- helpers --------------------------------------------------------------------------
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pick_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 12000))
+    if port_free "$p"; then echo "$p"; return 0; fi
+  done
+  say "no free port found"; return 1
+}
+
+wait_port() { # port pid
+  for _ in $(seq 1 200); do
+    if ! kill -0 "$2" 2>/dev/null; then return 1; fi
+    if ! port_free "$1"; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+busy_ticks() { # machine busy ticks (all CPUs) over one second
+  local a b
+  read -r _ u1 n1 s1 _ _ q1 sq1 st1 _ < /proc/stat
+  sleep 1
+  read -r _ u2 n2 s2 _ _ q2 sq2 st2 _ < /proc/stat
+  a=$((u1 + n1 + s1 + q1 + sq1 + st1)); b=$((u2 + n2 + s2 + q2 + sq2 + st2))
+  echo $((b - a))
+}
+
+wait_quiet() { # until the machine is idle (< 0.3 cores busy), QUIET_MAX seconds at most
+  local t
+  for _ in $(seq 1 "$QUIET_MAX"); do
+    t=$(busy_ticks)
+    if [ "$t" -le 30 ]; then return 0; fi
+  done
+  say "machine still busy ($t ticks/s by others); running anyway (see machine_cpu in the results)"
+}
+
+# start_server NAME: sets server_pid, server_addr, server_proto
+start_server() {
+  local name=$1 port conf
+  case $name in
+    p2pchat)
+      server_proto=p2pchat
+      # Rate limit and keepalive off: the benchmark floods on purpose and idles on purpose.
+      "$server_bin" --bind 127.0.0.1:0 --memory-db --rate-burst 0 --keepalive 0 \
+        --idle-timeout 0 --max-connections 19000 >"$tmp/p2pchat.out" 2>"$tmp/p2pchat.err" &
+      server_pid=$!
+      for _ in $(seq 1 200); do
+        server_addr=$(sed -n 's/^p2pchat-server listening on //p' "$tmp/p2pchat.out" | head -n1)
+        [ -n "$server_addr" ] && break
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      [ -n "$server_addr" ] || { say "p2pchat-server did not start: $(tail -n3 "$tmp/p2pchat.err")"; return 1; }
+      return 0
+      ;;
+    ngircd)
+      server_proto=irc; port=$(pick_port); conf="$tmp/ngircd.conf"
+      cat >"$conf" <<EOF
+[Global]
+Name = bench.local
+Info = p2pchat-bench
+AdminInfo1 = bench
+AdminInfo2 = bench
+AdminEMail = bench@localhost
+Listen = 127.0.0.1
+Ports = $port
+MotdPhrase = bench
+ServerUID = $(id -u)
+ServerGID = $(id -g)
+[Limits]
+MaxConnections = 0
+MaxConnectionsIP = 0
+MaxJoins = 0
+MaxNickLength = 9
+MaxPenaltyTime = 0
+PingTimeout = 3600
+PongTimeout = 3600
+[Options]
+DNS = no
+Ident = no
+PAM = no
+EOF
+      ngircd -n -f "$conf" >"$tmp/ngircd.log" 2>&1 &
+      ;;
+    inspircd)
+      server_proto=irc; port=$(pick_port); conf="$tmp/inspircd.conf"
+      cat >"$conf" <<EOF
+<server name="bench.local" description="p2pchat-bench" network="bench">
+<admin name="bench" nick="bench" email="bench@localhost">
+<bind address="127.0.0.1" port="$port" type="clients">
+<connect name="bench" allow="*" timeout="120" pingfreq="3600"
+         threshold="1000000" commandrate="1000000000" fakelag="no"
+         hardsendq="1073741824" softsendq="1073741824" recvq="1048576"
+         localmax="100000" globalmax="100000" limit="100000"
+         maxchans="100" resolvehostnames="no" useident="no">
+<performance netbuffersize="65536" somaxconn="4096" softlimit="19000" clonesonconnect="no" quietbursts="yes">
+<dns server="127.0.0.1" timeout="1">
+<pid file="$tmp/inspircd.pid">
+<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="$tmp/inspircd.log">
+<channels users="100" opers="100">
+<limits maxnick="30" maxchan="64">
+<options prefixquit="Quit: " syntaxhints="no" announcets="yes">
+<security maxtargets="20">
+EOF
+      inspircd --nofork --runasroot --config="$conf" >"$tmp/inspircd.out" 2>&1 &
+      ;;
+    redis)
+      server_proto=resp; port=$(pick_port); conf="$tmp/redis.conf"
+      # No persistence, no output-buffer cut-off for subscribers (the workloads bound
+      # their own windows), as many clients as descriptors allow.
+      cat >"$conf" <<EOF
+bind 127.0.0.1
+port $port
+protected-mode no
+save ""
+appendonly no
+maxclients 18000
+client-output-buffer-limit pubsub 0 0 0
+daemonize no
+logfile ""
+dir $tmp
+EOF
+      redis-server "$conf" >"$tmp/redis.log" 2>&1 &
+      ;;
+    *) say "unknown server $name"; return 1 ;;
+  esac
+  server_pid=$!
+  server_addr="127.0.0.1:$port"
+  if ! wait_port "$port" "$server_pid"; then
+    say "$name did not start listening on $port"
+    tail -n 5 "$tmp"/*.log "$tmp"/*.out 2>/dev/null >&2 || true
+    return 1
+  fi
+}
+
+stop_server() {
+  local pid=$server_pid
+  server_pid=""
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+failures=0
+run_one() { # server workload args...
+  local name=$1 workload=$2; shift 2
+  wait_quiet
+  if ! start_server "$name"; then failures=$((failures + 1)); return 0; fi
+  local conc=$CONCURRENCY
+  [ "$name" = ngircd ] && conc=$NGIRCD_CONCURRENCY
+  say "run $round: $name $workload $*"
+  if ! "$bench" "$workload" --proto "$server_proto" --addr "$server_addr" --pid "$server_pid" \
+      --label "$name" --threads "$THREADS" --concurrency "$conc" "$@" >>"$OUT" 2>>"$tmp/bench.log"; then
+    say "FAILED: $name $workload $* ($(tail -n1 "$tmp/bench.log"))"
+    echo "- failed: \`$workload $*\` against $name: $(tail -n1 "$tmp/bench.log")" >>"$tmp/failures.md"
+    failures=$((failures + 1))
+  fi
+  stop_server
+}
+
+# --- the runs -------------------------------------------------------------------------
+: >"$OUT"
+started=$(date -u +%s)
+timing=(--duration "$DURATION" --warmup "$WARMUP")
+for round in $(seq 1 "$RUNS"); do
+  # Rotate the order of servers each round, so that none always runs first.
+  read -r -a order <<<"$SERVERS"
+  shift_by=$(( (round - 1) % ${#order[@]} ))
+  order=("${order[@]:shift_by}" "${order[@]:0:shift_by}")
+  for n in $FANOUT_CLIENTS; do
+    for s in "${order[@]}"; do
+      run_one "$s" fanout --clients "$n" --senders "$SENDERS" --window "$WINDOW" "${timing[@]}"
+    done
+  done
+  for s in "${order[@]}"; do
+    run_one "$s" rtt --bg-clients "$RTT_BG_CLIENTS" --bg-senders "$RTT_BG_SENDERS" \
+      --bg-rate "$RTT_BG_RATE" "${timing[@]}"
+  done
+  for n in $IDLE_CLIENTS; do
+    for s in "${order[@]}"; do
+      run_one "$s" idle --clients "$n" --warmup 0 --duration 1 --settle 1
+    done
+  done
+  if [ "${SLOW:-1}" = 1 ] && [[ " $SERVERS " == *" p2pchat "* ]]; then
+    run_one p2pchat slow --clients 100 --senders "$SENDERS" --window "$WINDOW" --duration 8 --warmup 0.5
+  fi
+done
+elapsed=$(( $(date -u +%s) - started ))
+
+# --- the report -----------------------------------------------------------------------
+notes="$tmp/notes.md"
+{
+  echo "- Servers: p2pchat-server $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?') (release build, \`--memory-db --rate-burst 0 --keepalive 0 --idle-timeout 0\`)"
+  command -v ngircd >/dev/null && echo "  · $(ngircd --version 2>/dev/null | head -n1)"
+  command -v inspircd >/dev/null && echo "  · $(inspircd --version 2>/dev/null | head -n1)"
+  command -v redis-server >/dev/null && echo "  · $(redis-server --version 2>/dev/null | head -n1)"
+  echo "- Configurations (written by \`bench/compare.sh\`): loopback only; ngircd \`MaxConnections = 0\`,"
+  echo "  \`MaxConnectionsIP = 0\`, \`MaxPenaltyTime = 0\`, DNS/Ident/PAM off; InspIRCd connect class with"
+  echo "  \`commandrate=1000000000 fakelag=\"no\" threshold=1000000\`, 1 GiB sendq, \`localmax\`/\`globalmax\` 100,000;"
+  echo "  redis without persistence and with \`client-output-buffer-limit pubsub 0 0 0\`."
+  echo "- Workloads: $RUNS rounds, servers alternating and rotated each round, each server restarted"
+  echo "  for each run; $WARMUP s warm-up then $DURATION s measured; $THREADS generator thread(s)."
+  echo "  Fan-out: $SENDERS senders, a window of $WINDOW messages each, 80-byte messages. Deliveries/s ="
+  echo "  payload lines received by clients per second, the same count for every protocol: p2pchat relays"
+  echo "  to all registered clients including the sender (the echo completes the sender's window); IRC"
+  echo "  does not echo a channel message to its sender, so each message reaches N−1 clients and the"
+  echo "  first non-sending client is the designated receiver that completes every sender's window;"
+  echo "  redis publishers are $SENDERS extra connections (a subscribed connection cannot publish), each"
+  echo "  message reaches the N subscribers, and the first subscriber completes the windows."
+  echo "  Fan-out latency is send → receipt over all deliveries; with a window it measures queueing"
+  echo "  (about window × senders × clients ÷ throughput), not an idle server's latency."
+  echo "- Round trip: one private message at a time from A to B (p2pchat \`SEND\` → \`MSG\`, B answers"
+  echo "  \`ACK\`; IRC \`PRIVMSG B\`; redis \`PUBLISH\` to B's own channel), send → receipt at B, on a"
+  echo "  generator thread of its own, while a background fan-out of $RTT_BG_CLIENTS clients and"
+  echo "  $RTT_BG_SENDERS senders at $RTT_BG_RATE messages/s each runs on the other."
+  echo "- Memory per idle connection: (VmRSS with N clients set up, 1 s after the last) − (VmRSS"
+  echo "  before connecting), ÷ N; p2pchat clients registered, IRC clients registered and joined to"
+  echo "  \`#bench\`, redis clients subscribed. Registration broadcasts a JOIN to everyone in p2pchat and"
+  echo "  IRC (N² lines in all), so buffers freed after the joins count where the allocator keeps them."
+  echo "- Slow reader (p2pchat only): 100 clients and $SENDERS senders as in the fan-out, plus one"
+  echo "  client that registers and never reads again (4 KiB receive buffer); 8 s."
+  echo "- CPU: \`generator CPU\` and \`server CPU\` are cores used during the measured window"
+  echo "  (/proc/<pid>/stat); \`machine_cpu\` in the JSON is the whole machine, so the rest is other"
+  echo "  processes or network softirq. Total time: ${elapsed} s."
+  if [ -s "$tmp/failures.md" ]; then echo "- Failed runs:"; sed 's/^/  /' "$tmp/failures.md"; fi
+} >"$notes"
+"$bench" report "$OUT" --markdown "$here/RESULTS.md" --svg "$here/results.svg" --notes "$notes"
+say "done in ${elapsed} s: $here/RESULTS.md, $here/results.svg, $OUT ($failures failed runs)"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,185 @@
+//! The generator against a tiny in-test relay, so that `cargo test` keeps it working
+//! without the reference server (the `smoke` subcommand covers the real one).
+//!
+//! The relay speaks just enough p2pchat: REGISTER → UPDATE:JOIN to all and LIST;
+//! BROADCAST → the same line to everyone registered; SEND → SENT, and MSG to the target;
+//! PING → PONG. One thread, one runtime; all lines through one task per connection.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bench::proto::Proto;
+use bench::target::{Target, TargetArgs};
+use bench::workload::Timing;
+use bench::workload::fanout::{self, FanoutArgs};
+use bench::workload::rtt::{self, RttArgs};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+type Peers = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Vec<u8>>>>>;
+
+fn start_relay() -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let peers: Peers = Arc::default();
+            let mut next_id = 0u64;
+            loop {
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
+                next_id += 1;
+                tokio::spawn(serve(sock, peers.clone(), next_id * 1_000_000));
+            }
+        });
+    });
+    rx.recv().unwrap()
+}
+
+async fn serve(sock: tokio::net::TcpStream, peers: Peers, mut msg_id: u64) {
+    let (r, mut w) = sock.into_split();
+    let (tx, mut out) = mpsc::unbounded_channel::<Vec<u8>>();
+    tokio::spawn(async move {
+        while let Some(buf) = out.recv().await {
+            if w.write_all(&buf).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut lines = BufReader::new(r).lines();
+    let mut me: Option<String> = None;
+    while let Ok(Some(line)) = lines.next_line().await {
+        let fields: Vec<&str> = line.splitn(4, ':').collect();
+        let send_all = |l: String| {
+            for p in peers.lock().unwrap().values() {
+                let _ = p.send(format!("{l}\r\n").into_bytes());
+            }
+        };
+        match fields[0] {
+            "REGISTER" => {
+                let nick = fields[1].to_owned();
+                peers.lock().unwrap().insert(nick.clone(), tx.clone());
+                send_all(format!("UPDATE:JOIN:{}", &line["REGISTER:".len()..]));
+                let _ = tx.send(b"LIST:x:127.0.0.1:1\r\n".to_vec());
+                me = Some(nick);
+            }
+            "BROADCAST" => send_all(line.clone()),
+            "SEND" => {
+                msg_id += 1;
+                let _ = tx.send(format!("SENT:{msg_id}:LIVE\r\n").into_bytes());
+                let from = me.clone().unwrap_or_default();
+                if let Some(p) = peers.lock().unwrap().get(fields[1]) {
+                    let _ = p.send(
+                        format!(
+                            "MSG:{msg_id}:{from}:1763713300:{}:{}\r\n",
+                            fields[2], fields[3]
+                        )
+                        .into_bytes(),
+                    );
+                }
+            }
+            "PING" => {
+                let _ = tx.send(format!("PONG:{}\r\n", fields[1]).into_bytes());
+            }
+            _ => {}
+        }
+    }
+    if let Some(n) = me {
+        peers.lock().unwrap().remove(&n);
+    }
+}
+
+fn target(addr: SocketAddr) -> (Target, TargetArgs) {
+    let args = TargetArgs {
+        proto: Proto::P2pchat,
+        addr: Some(addr),
+        pid: Some(std::process::id()),
+        server_bin: None,
+        server_args: Vec::new(),
+        server_stderr: false,
+        label: Some("relay".into()),
+        threads: 2,
+    };
+    (Target::open(&args).unwrap(), args)
+}
+
+fn timing() -> Timing {
+    Timing {
+        warmup: 0.2,
+        duration: 0.6,
+        setup_timeout: 20.0,
+        concurrency: 16,
+        connect_concurrency: 8,
+        sample_ms: 100,
+    }
+}
+
+#[test]
+fn fanout_counts_every_delivery_of_every_client() {
+    let (t, args) = target(start_relay());
+    let r = fanout::run(
+        &t,
+        &FanoutArgs {
+            target: args,
+            clients: 12,
+            senders: 3,
+            window: 4,
+            rate: None,
+            timing: timing(),
+        },
+    )
+    .unwrap();
+    assert_eq!(r.clients_ready, 12);
+    assert!(r.deliveries > 0, "{r:?}");
+    // Every message sent reaches the 12 clients (echo included); the window's edges
+    // blur the ratio a little.
+    let ratio = r.deliveries_per_s / r.sent_per_s;
+    assert!(
+        (9.0..=15.0).contains(&ratio),
+        "deliveries per message {ratio}"
+    );
+    let lat = r.latency_us.unwrap();
+    assert!(lat.p50 > 0.0 && lat.p99 >= lat.p50);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let line = serde_json::to_string(&r).unwrap();
+    assert!(line.starts_with("{\"workload\":\"fanout\""));
+}
+
+#[test]
+fn round_trip_sends_one_at_a_time_and_acknowledges() {
+    let (t, args) = target(start_relay());
+    let r = rtt::run(
+        &t,
+        &RttArgs {
+            target: args,
+            bg_clients: 5,
+            bg_senders: 1,
+            bg_window: 2,
+            bg_rate: 200.0,
+            rate: None,
+            timing: timing(),
+        },
+    )
+    .unwrap();
+    let rt = r.rtt_us.unwrap();
+    assert!(rt.count > 10, "{r:?}");
+    assert!(rt.p50 > 0.0);
+    assert!(r.deliveries > 0);
+}
+
+#[test]
+fn non_loopback_targets_are_refused() {
+    let mut args = target(start_relay()).1;
+    args.addr = Some("192.0.2.1:1337".parse().unwrap());
+    assert!(Target::open(&args).is_err());
+}
