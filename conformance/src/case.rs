@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use crate::client::{ClientEnv, ClientTarget};
 use crate::conn::Conn;
 use crate::outcome::{CaseResult, Failure};
 use crate::profile::Profile;
@@ -107,7 +108,9 @@ fn to_base36(mut n: u32) -> String {
 #[derive(Debug)]
 pub struct Ctx<'a> {
     pub case: &'static Case,
-    server: ServerRef<'a>,
+    server: Option<ServerRef<'a>>,
+    client_target: Option<ClientTarget>,
+    client_env: Option<ClientEnv>,
     pub tr: Transcript,
     prefix: String,
     conns: usize,
@@ -137,9 +140,12 @@ impl ServerRef<'_> {
 }
 
 impl<'a> Ctx<'a> {
+    /// `server` is the server under test (server cases); `client` the client under test
+    /// (client cases, where the suite plays the server).
     pub fn new(
         case: &'static Case,
-        server: ServerRef<'a>,
+        server: Option<ServerRef<'a>>,
+        client: Option<ClientTarget>,
         scale: f64,
         claims: &'a BTreeSet<Profile>,
     ) -> Ctx<'a> {
@@ -147,6 +153,8 @@ impl<'a> Ctx<'a> {
         Ctx {
             case,
             server,
+            client_target: client,
+            client_env: None,
             tr: Transcript::new(),
             prefix: format!("{}{}_", run_tag(), to_base36(n)),
             conns: 0,
@@ -159,8 +167,26 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The address of the server under test (an unusable one in client cases).
     pub fn addr(&self) -> SocketAddr {
-        self.server.get().addr()
+        self.server
+            .as_ref()
+            .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |s| s.get().addr())
+    }
+
+    /// The client under test: its target, a runtime and a scratch directory (client cases).
+    pub fn client(&mut self) -> Result<&mut ClientEnv, Failure> {
+        if self.client_env.is_none() {
+            let target = self.client_target.clone().ok_or_else(|| {
+                Failure::not_run("no client target (suite bug: a client case without a client)")
+            })?;
+            let env = ClientEnv::new(target, self.tr.clone(), self.timeout())
+                .map_err(Failure::target_error)?;
+            self.client_env = Some(env);
+        }
+        self.client_env
+            .as_mut()
+            .ok_or_else(|| Failure::target_error("no client environment"))
     }
 
     /// The deadline for one expected line.
@@ -230,7 +256,7 @@ impl<'a> Ctx<'a> {
 
     /// Restarts the server on the same storage (only cases with [`Needs::Restart`]).
     pub fn restart(&mut self) -> Result<(), Failure> {
-        let ServerRef::Owned(inst) = &mut self.server else {
+        let Some(ServerRef::Owned(inst)) = &mut self.server else {
             return Err(Failure::not_run(
                 "this case needs a restartable server (suite bug: not marked Needs::Restart)",
             ));
@@ -246,6 +272,9 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn log_tail(&self) -> String {
-        self.server.get().log_tail()
+        self.server
+            .as_ref()
+            .map(|s| s.get().log_tail())
+            .unwrap_or_default()
     }
 }

@@ -5,9 +5,9 @@
 //! | `P2PCHAT_SERVER_CMD` | `--server-cmd` | `server_cmd` | launch command with `{port}` (and optionally `{db}`) |
 //! | `P2PCHAT_SERVER_ADDR` | `--server-addr` | `server_addr` | `host:port` of a running server |
 //! | `P2PCHAT_SERVER_PROFILES` | `--server-profiles` | `server_profiles` | profiles claimed (default `core`; `all` for the reference) |
-//! | `P2PCHAT_CLIENT_CMD` | `--client-cmd` | `client_cmd` | client launch command (phase 2) |
-//! | `P2PCHAT_CLIENT_SERVERLESS_CMD` | `--client-serverless-cmd` | `client_serverless_cmd` | serverless client command (phase 2) |
-//! | `P2PCHAT_CLIENT_PROFILES` | `--client-profiles` | `client_profiles` | client profiles claimed (phase 2) |
+//! | `P2PCHAT_CLIENT_CMD` | `--client-cmd` | `client_cmd` | client launch command, `{server} {nick} {port} {datadir}` |
+//! | `P2PCHAT_CLIENT_SERVERLESS_CMD` | `--client-serverless-cmd` | `client_serverless_cmd` | serverless client command, `{nick} {port} {peer} {datadir}` |
+//! | `P2PCHAT_CLIENT_PROFILES` | `--client-profiles` | `client_profiles` | client profiles claimed (default `core`; `all` for the reference) |
 //! | `P2PCHAT_TIMEOUT_SCALE` | `--timeout-scale` | `timeout_scale` | multiplies every deadline |
 //! | `P2PCHAT_SLOW` | `--slow` | `slow` | run the slow cases (server timers) |
 
@@ -182,12 +182,14 @@ impl TargetSettings {
         v
     }
 
-    /// Builds the target. `default_server` is used when no server is named (the reference
-    /// in `cargo test`), with `default_profiles`.
+    /// Builds the target. `default_server` and `default_client` are used when nothing at
+    /// all is named (the reference server and client in `cargo test`); naming only a server
+    /// judges only that server, naming only a client only that client.
     pub fn build(
         &self,
         name: &str,
         default_server: Option<(ServerKind, BTreeSet<Profile>)>,
+        default_client: Option<ClientTarget>,
     ) -> Result<Target, String> {
         if self.server_cmd.is_some() && self.server_addr.is_some() {
             return Err("give a server command or a server address, not both".into());
@@ -226,19 +228,29 @@ impl TargetSettings {
                 profiles: server_profiles.unwrap_or(profiles),
             })
         };
+        let client_profiles = self
+            .client_profiles
+            .as_deref()
+            .map(|s| profile::parse_list(s, &Profile::ALL))
+            .transpose()?;
         let client = if self.client_cmd.is_some() || self.client_serverless_cmd.is_some() {
             Some(ClientTarget {
                 cmd: self.client_cmd.clone(),
                 serverless_cmd: self.client_serverless_cmd.clone(),
-                profiles: self
-                    .client_profiles
-                    .as_deref()
-                    .map(|s| profile::parse_list(s, &Profile::ALL))
-                    .transpose()?
-                    .unwrap_or_else(core_only),
+                kind: crate::client::ClientKind::Command {
+                    workdir: self.workdir.clone(),
+                },
+                profiles: client_profiles.unwrap_or_else(core_only),
             })
-        } else {
+        } else if self.server_cmd.is_some() || self.server_addr.is_some() {
             None
+        } else {
+            default_client.map(|mut c| {
+                if let Some(p) = client_profiles {
+                    c.profiles = p;
+                }
+                c
+            })
         };
         Ok(Target {
             name: name.to_owned(),
@@ -313,9 +325,11 @@ server_profiles = "core,query"
         let py = &m.implementations["py"];
         assert_eq!(py.server_profiles.as_deref(), Some("core"));
         assert_eq!(py.workdir.as_deref(), Some(Path::new("/m")));
-        let t = py.build("py", None).unwrap();
+        let t = py.build("py", None, None).unwrap();
         assert_eq!(t.timeout_scale, 2.0);
-        let r = m.implementations["running"].build("running", None).unwrap();
+        let r = m.implementations["running"]
+            .build("running", None, None)
+            .unwrap();
         assert_eq!(r.server_profiles().len(), 2);
         assert!(Manifest::parse("[implementations.x]\nbogus = 1\n", Path::new(".")).is_err());
     }

@@ -71,16 +71,24 @@ pub fn main(
                         _ => Err(Failed::from(r.details())),
                     };
                 }
-                let claimed = session
-                    .target
-                    .server_profiles()
-                    .iter()
-                    .any(|p: &Profile| case.profiles.contains(p))
-                    && case
-                        .profiles
-                        .iter()
-                        .all(|p| session.target.server_profiles().contains(p));
+                let claims = match case.role {
+                    crate::requirements::Role::Server => session.target.server_profiles(),
+                    crate::requirements::Role::Client => session
+                        .target
+                        .client
+                        .as_ref()
+                        .map(|c| c.profiles.clone())
+                        .unwrap_or_default(),
+                };
+                let claimed = case.profiles.iter().all(|p: &Profile| claims.contains(p));
+                let no_target = match case.role {
+                    crate::requirements::Role::Server => session.target.server.is_none(),
+                    crate::requirements::Role::Client => session.target.client.is_none(),
+                };
                 match (expect, r.verdict) {
+                    (Expect::ExactlyClaimed, Verdict::NotRun) if no_target => {
+                        Ok(Completion::ignored_with(format!("NOT_RUN: {}", r.message)))
+                    }
                     (Expect::ExactlyClaimed, Verdict::Pass) if claimed => Ok(Completion::Completed),
                     (Expect::ExactlyClaimed, Verdict::Unsupported) if !claimed => Ok(
                         Completion::ignored_with(format!("UNSUPPORTED: {}", r.message)),

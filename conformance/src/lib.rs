@@ -12,6 +12,7 @@
 
 pub mod case;
 pub mod cases;
+pub mod client;
 pub mod config;
 pub mod conn;
 pub mod harness;

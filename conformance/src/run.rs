@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::case::{Case, Ctx, Needs, ServerRef};
 use crate::outcome::{Failure, FailureKind};
 use crate::profile::{self, Profile};
-use crate::requirements;
+use crate::requirements::{self, Role};
 use crate::target::{self, Instance, ServerKind, Target, shell_quote};
 use crate::verdict::{CaseReport, Verdict};
 
@@ -89,7 +89,16 @@ impl Session {
     /// Why a case cannot give a real verdict against this target, decided without running
     /// anything (UNSUPPORTED, NOT_RUN, ERROR), or `None`.
     pub fn precheck(&self, case: &Case) -> Option<(Verdict, String)> {
+        if case.role == Role::Client {
+            return self.precheck_client(case);
+        }
         let Some(server) = &self.target.server else {
+            if self.target.client.is_some() {
+                return Some((
+                    Verdict::NotRun,
+                    "server case, and no server target given (only a client)".into(),
+                ));
+            }
             return Some((
                 Verdict::Error,
                 "no server target given (set P2PCHAT_SERVER_CMD or P2PCHAT_SERVER_ADDR)".into(),
@@ -133,6 +142,55 @@ impl Session {
         None
     }
 
+    fn precheck_client(&self, case: &Case) -> Option<(Verdict, String)> {
+        let Some(client) = &self.target.client else {
+            return Some((
+                Verdict::NotRun,
+                "client case, and no client target given (set P2PCHAT_CLIENT_CMD, \
+                 P2PCHAT_CLIENT_SERVERLESS_CMD and P2PCHAT_CLIENT_PROFILES)"
+                    .into(),
+            ));
+        };
+        let missing: Vec<&str> = case
+            .profiles
+            .iter()
+            .filter(|p| !client.profiles.contains(p))
+            .map(|p| p.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Some((
+                Verdict::Unsupported,
+                format!(
+                    "the client does not claim profile {} (claims {})",
+                    missing.join(", "),
+                    profile::list_string(&client.profiles)
+                ),
+            ));
+        }
+        let serverless = case.profiles.contains(&Profile::Serverless);
+        if serverless && client.serverless_cmd.is_none() {
+            return Some((
+                Verdict::Error,
+                "the client claims serverless but no serverless command was given \
+                 (P2PCHAT_CLIENT_SERVERLESS_CMD / --client-serverless-cmd)"
+                    .into(),
+            ));
+        }
+        if !serverless && client.cmd.is_none() {
+            return Some((
+                Verdict::Error,
+                "no hybrid client command was given (P2PCHAT_CLIENT_CMD / --client-cmd)".into(),
+            ));
+        }
+        if case.slow && !self.target.slow {
+            return Some((
+                Verdict::NotRun,
+                "slow case; run it with P2PCHAT_SLOW=1 or the runner's --slow".into(),
+            ));
+        }
+        None
+    }
+
     /// Runs one case and records its report.
     pub fn run_case(&self, case: &'static Case) -> CaseReport {
         let started = Instant::now();
@@ -160,6 +218,15 @@ impl Session {
     }
 
     fn execute(&self, case: &'static Case, started: Instant) -> CaseReport {
+        if case.role == Role::Client {
+            let client = self.target.client.clone();
+            let claims: BTreeSet<Profile> = client
+                .as_ref()
+                .map(|c| c.profiles.clone())
+                .unwrap_or_default();
+            let ctx = Ctx::new(case, None, client, self.scale(), &claims);
+            return self.finish(case, ctx, started);
+        }
         let Some(server) = &self.target.server else {
             return self.report(
                 case,
@@ -210,7 +277,12 @@ impl Session {
                 }
             }
         };
-        let mut ctx = Ctx::new(case, server_ref, self.scale(), &claims);
+        let ctx = Ctx::new(case, Some(server_ref), None, self.scale(), &claims);
+        self.finish(case, ctx, started)
+    }
+
+    /// Runs the body of a case in its context and makes its report.
+    fn finish(&self, case: &'static Case, mut ctx: Ctx<'_>, started: Instant) -> CaseReport {
         let outcome = catch_unwind(AssertUnwindSafe(|| (case.run)(&mut ctx)));
         let warnings = ctx.take_warnings();
         let transcript = ctx.tr.lines();

@@ -3,8 +3,9 @@
 //! A server target is (a) a launch command with a `{port}` placeholder (and optionally
 //! `{db}`, a path the suite chooses so it can restart the server on the same storage),
 //! (b) the address of a server that is already running, or (c) a server run in-process
-//! (the reference server, through [`InProcessServer`]). A client target (phase 2) is a
-//! launch command for the automation interface of PROTOCOL.md Appendix A.
+//! (the reference server, through [`InProcessServer`]). A client target is a launch
+//! command for the automation interface of PROTOCOL.md Appendix A, or a client run
+//! in-process (see [`crate::client`]).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -87,15 +88,7 @@ pub struct ServerTarget {
     pub profiles: BTreeSet<Profile>,
 }
 
-/// A client under test (phase 2: the client cases are not written yet).
-#[derive(Debug, Clone, Default)]
-pub struct ClientTarget {
-    /// `{server} {nick} {port} {datadir}`.
-    pub cmd: Option<String>,
-    /// `{nick} {port} {peer} {datadir}`.
-    pub serverless_cmd: Option<String>,
-    pub profiles: BTreeSet<Profile>,
-}
+pub use crate::client::ClientTarget;
 
 /// Everything that says what is judged and how.
 #[derive(Debug, Clone)]
@@ -130,15 +123,11 @@ impl Target {
                 profile::list_string(&srv.profiles)
             ));
         }
-        if let Some(cl) = &self.client
-            && (cl.cmd.is_some() || cl.serverless_cmd.is_some())
-        {
+        if let Some(cl) = &self.client {
             s.push_str(&format!(
-                "; client: {}; profiles claimed: {}",
-                cl.cmd
-                    .as_deref()
-                    .or(cl.serverless_cmd.as_deref())
-                    .unwrap_or(""),
+                "; client ({}): {}; profiles claimed: {}",
+                cl.kind.kind_name(),
+                cl.describe(),
                 profile::list_string(&cl.profiles)
             ));
         }

@@ -30,7 +30,7 @@ fn main() -> ExitCode {
             .and_then(|s| s.timeout_scale),
         ..TargetSettings::default()
     };
-    let target = match settings.build("core_server.py", None) {
+    let target = match settings.build("core_server.py", None, None) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("python_example: {e}");

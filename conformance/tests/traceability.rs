@@ -1,6 +1,5 @@
-//! Traceability, enforced: every requirement ID of spec/PROTOCOL.md has a case (client-role
-//! IDs may instead be listed in pending-client-coverage.txt until phase 2 writes their
-//! cases), every case names IDs that exist, and case IDs are stable.
+//! Traceability, enforced: every requirement ID of spec/PROTOCOL.md has a case (a client-role
+//! ID may instead be listed in pending-client-coverage.txt while its case is not written), every case names IDs that exist, and case IDs are stable.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -120,12 +119,16 @@ fn case_ids_are_stable_and_unique() {
     for c in cases::all() {
         assert!(seen.insert(c.id), "case ID {} is used twice", c.id);
         let parts: Vec<&str> = c.id.split('-').collect();
+        let role = match c.role {
+            Role::Server => "SRV",
+            Role::Client => "CLI",
+        };
         assert!(
             parts.len() == 3
-                && parts[0] == "SRV"
+                && parts[0] == role
                 && parts[2].len() == 3
                 && parts[2].bytes().all(|b| b.is_ascii_digit()),
-            "case ID {} is not SRV-<GROUP>-<NNN>",
+            "case ID {} is not {role}-<GROUP>-<NNN> (server cases SRV-, client cases CLI-)",
             c.id
         );
     }

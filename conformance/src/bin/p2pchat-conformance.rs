@@ -38,13 +38,16 @@ struct Cli {
     /// udp-direct, or all). Default: core.
     #[arg(long, env = "P2PCHAT_SERVER_PROFILES", value_name = "LIST")]
     server_profiles: Option<String>,
-    /// Client launch command ({server} {nick} {port} {datadir}); client cases are phase 2.
+    /// Client launch command (automation mode, PROTOCOL.md Appendix A): `{server}`, `{nick}`,
+    /// `{port}` (the UDP port to register) and `{datadir}` are replaced.
     #[arg(long, env = "P2PCHAT_CLIENT_CMD", value_name = "CMD")]
     client_cmd: Option<String>,
-    /// Serverless client launch command ({nick} {port} {peer} {datadir}); phase 2.
+    /// Serverless client launch command: `{nick}`, `{port}` (the TCP port to listen on),
+    /// `{peer}` (a bootstrap peer) and `{datadir}` are replaced.
     #[arg(long, env = "P2PCHAT_CLIENT_SERVERLESS_CMD", value_name = "CMD")]
     client_serverless_cmd: Option<String>,
-    /// Profiles the client claims; phase 2.
+    /// Profiles the client claims, comma-separated (core, query, relay, block, direct,
+    /// udp-direct, serverless, or all). Default: core.
     #[arg(long, env = "P2PCHAT_CLIENT_PROFILES", value_name = "LIST")]
     client_profiles: Option<String>,
     /// Multiplies every deadline (e.g. 3 for a slow machine).
@@ -174,8 +177,8 @@ fn real_main() -> Result<u8> {
     } else {
         if !flags.names_a_target() {
             bail!(
-                "no target: give --server-cmd, --server-addr or --manifest (or set \
-                 P2PCHAT_SERVER_CMD / P2PCHAT_SERVER_ADDR); see --help"
+                "no target: give --server-cmd, --server-addr, --client-cmd, \
+                 --client-serverless-cmd or --manifest (or the P2PCHAT_* variables); see --help"
             );
         }
         let args = flags.as_flags();
@@ -184,13 +187,9 @@ fn real_main() -> Result<u8> {
     let mut worst = 0u8;
     let several = runs.len() > 1;
     for (name, settings, args) in runs {
-        let target = settings.build(&name, None).map_err(anyhow::Error::msg)?;
-        if target.server.is_none() {
-            bail!(
-                "{name}: only a client target was given; client cases are not written yet \
-                 (phase 2), so there is nothing to run"
-            );
-        }
+        let target = settings
+            .build(&name, None, None)
+            .map_err(anyhow::Error::msg)?;
         let session = Session::new(target, Invocation::Runner { args });
         let mut results = run::run_all(&session, &cases, cli.jobs);
         if let Some(k) = &known {

@@ -1,7 +1,7 @@
 //! Every case of the suite. IDs are stable and never renumbered: a case that is withdrawn
 //! keeps its ID retired, and a new case takes the next free number of its group.
 //!
-//! Server cases are named `SRV-<GROUP>-<NNN>`; client cases (phase 2) will be `CLI-...`.
+//! Server cases are named `SRV-<GROUP>-<NNN>`, client cases `CLI-<GROUP>-<NNN>`.
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -10,6 +10,8 @@ use crate::case::Case;
 
 mod blk;
 mod brd;
+mod client_core;
+pub mod cutil;
 mod err;
 mod frm;
 mod general;
@@ -41,6 +43,7 @@ pub fn all() -> &'static [&'static Case] {
             tkt::CASES,
             ka::CASES,
             lim::CASES,
+            client_core::CASES,
         ]
         .into_iter()
         .flatten()
