@@ -544,3 +544,29 @@ fn without_a_terminal_a_taken_nick_is_exit_3() {
     assert_eq!(rt.block_on(bob.quit()), Exit::Ok);
     rt.block_on(server.stop());
 }
+
+#[test]
+fn in_a_terminal_losing_the_server_is_not_the_end() {
+    let rt = runtime();
+    let server = rt.block_on(Server::start());
+    let addr = server.addr.to_string();
+    let da = tmp();
+    let mut alice = Pty::spawn(&alice_args(&addr, da.path()), &[("NO_COLOR", "1")]);
+    alice.prompt = "alice> ".into();
+    alice.wait_line("alice> ");
+    alice.keys("half typed");
+    rt.block_on(server.stop());
+    alice.expect("-- lost the server");
+    alice.expect("without a server now: direct sessions go on; /quit to leave");
+    alice.wait_line("alice> half typed");
+    // Commands that need the server say so, in one line.
+    alice.keys(" more");
+    alice.enter("alice> ");
+    alice.expect("!! not connected to a server (UNREACHABLE)");
+    alice.keys("/list");
+    alice.enter("alice> ");
+    alice.expect("!! not connected to a server (UNREACHABLE)");
+    alice.keys("/quit");
+    alice.enter_last();
+    assert_eq!(alice.exit_status(), 0);
+}
