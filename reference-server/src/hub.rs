@@ -15,6 +15,8 @@ use spec::{
 };
 use subtle::ConstantTimeEq;
 
+use spec::limits::MAX_LINE;
+
 use crate::entropy::Entropy;
 #[cfg(feature = "faults")]
 use crate::faults::Faults;
@@ -165,15 +167,72 @@ impl Hub {
         self.emit(sink, conn, &ServerLine::error(code, why));
     }
 
-    fn storage_failed(
-        &mut self,
+    /// A storage failure: the request had no effect and may be tried again
+    /// (`ERR:UNAVAILABLE`, §6); the connection goes on.
+    fn storage_failed(&mut self, sink: &mut impl Sink, conn: ConnId, e: &StoreError) {
+        tracing::error!(conn, error = %e, "storage failed");
+        self.err(
+            sink,
+            conn,
+            ErrorCode::Unavailable,
+            "server storage failed; try again",
+        );
+    }
+
+    /// Sends a reply made of `entries` (each `":..."`) as `<final_verb><entries>`, or,
+    /// when that does not fit in `MAX_LINE` octets, as `<part_verb><entries>` lines
+    /// followed by a last `<final_verb><entries>` line, every line within `MAX_LINE`,
+    /// the entries in order ([REG-2], [BLK-4]).
+    fn emit_split<'e>(
+        out: &mut Vec<u8>,
         sink: &mut impl Sink,
         conn: ConnId,
-        code: ErrorCode,
-        e: &StoreError,
+        part_verb: &[u8],
+        final_verb: &[u8],
+        entries: impl Iterator<Item = &'e [u8]> + Clone,
     ) {
-        tracing::error!(conn, error = %e, "storage failed");
-        self.err(sink, conn, code, "server storage failed; try again");
+        let total: usize = entries.clone().map(<[u8]>::len).sum();
+        out.clear();
+        if final_verb.len() + total <= MAX_LINE {
+            out.extend_from_slice(final_verb);
+            for e in entries {
+                out.extend_from_slice(e);
+            }
+            out.extend_from_slice(b"\r\n");
+            sink.send(conn, out);
+            return;
+        }
+        // Greedy: fill each line up to MAX_LINE with the part verb; what is left at the
+        // end (at least one entry, so never more than a part's room) goes out under the
+        // final verb, which is shorter.
+        debug_assert!(final_verb.len() <= part_verb.len());
+        out.extend_from_slice(part_verb);
+        let mut filled = false;
+        for e in entries {
+            if filled && out.len() + e.len() > MAX_LINE {
+                out.extend_from_slice(b"\r\n");
+                sink.send(conn, out);
+                out.clear();
+                out.extend_from_slice(part_verb);
+            }
+            out.extend_from_slice(e);
+            filled = true;
+        }
+        // Turn the last (unsent) part into the final line.
+        out.splice(..part_verb.len(), final_verb.iter().copied());
+        out.extend_from_slice(b"\r\n");
+        sink.send(conn, out);
+    }
+
+    /// The `LIST` reply ([REG-2], [LST-1]), split into `LISTPART` lines when long.
+    fn emit_list(&mut self, sink: &mut impl Sink, conn: ConnId) {
+        let skip_self = fault!(self, ListWithoutSelf);
+        let entries = self
+            .registry
+            .iter()
+            .filter(|(c, _)| !(skip_self && *c == conn))
+            .map(|(_, o)| o.entry());
+        Hub::emit_split(&mut self.scratch, sink, conn, b"LISTPART", b"LIST", entries);
     }
 
     /// Sends `line` to every registered connection, in registration order ([BRD-3]).
@@ -232,13 +291,7 @@ impl Hub {
                 Outcome::Continue
             }
             ClientLine::List => {
-                let users = self
-                    .registry
-                    .iter()
-                    .filter(|(c, _)| !(fault!(self, ListWithoutSelf) && *c == conn))
-                    .map(|(_, o)| user_of(o))
-                    .collect();
-                self.emit(sink, conn, &ServerLine::List { users });
+                self.emit_list(sink, conn);
                 Outcome::Continue
             }
             ClientLine::Query { nick } => {
@@ -280,12 +333,30 @@ impl Hub {
                 Outcome::Continue
             }
             ClientLine::Blocks => {
-                let nicks = self
+                // [BLK-4], split into BLOCKSPART lines when long.
+                let entries: Vec<Vec<u8>> = self
                     .registry
                     .get(conn)
-                    .map(|o| o.blocks.iter().map(|(_, n)| n.clone()).collect())
+                    .map(|o| {
+                        o.blocks
+                            .iter()
+                            .map(|(_, n)| {
+                                let mut e = Vec::with_capacity(n.as_str().len() + 1);
+                                e.push(b':');
+                                e.extend_from_slice(n.as_str().as_bytes());
+                                e
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default();
-                self.emit(sink, conn, &ServerLine::Blocks { nicks });
+                Hub::emit_split(
+                    &mut self.scratch,
+                    sink,
+                    conn,
+                    b"BLOCKSPART",
+                    b"BLOCKS",
+                    entries.iter().map(Vec::as_slice),
+                );
                 Outcome::Continue
             }
             ClientLine::Ticket { nick } => {
@@ -319,19 +390,22 @@ impl Hub {
         let owner = match self.store.owner(&key) {
             Ok(o) => o,
             Err(e) => {
-                self.storage_failed(sink, conn, ErrorCode::NickOwned, &e);
+                self.storage_failed(sink, conn, &e);
                 return Outcome::Continue;
             }
         };
-        let new_token = match owner {
+        // Everything that can fail comes before anything changes, so that a refused
+        // or failed REGISTER leaves no trace ([REG-7]).
+        let (new_token, blocks, mut mailbox) = match owner {
             // [OWN-1] a new owner, a new token; a token given in the REGISTER is ignored.
+            // A nick nobody owned has no blocks and no mail ([BLK-8], [RLY-6]).
             None => {
                 let t = Token::from_random(self.entropy.random16());
                 if let Err(e) = self.store.add_owner(&key, &nick, &hash_token(&t)) {
-                    self.storage_failed(sink, conn, ErrorCode::NickOwned, &e);
+                    self.storage_failed(sink, conn, &e);
                     return Outcome::Continue;
                 }
-                Some(t)
+                (Some(t), Vec::new(), Vec::new())
             }
             Some(stored) => {
                 // [OWN-2] / [OWN-3]: the owner's token, compared in constant time.
@@ -345,18 +419,21 @@ impl Hub {
                     );
                     return Outcome::Continue;
                 }
-                None
-            }
-        };
-        let blocks = match self.store.blocks(&key) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!(conn, error = %e, "cannot read blocks");
-                Vec::new()
+                let read = self
+                    .store
+                    .blocks(&key)
+                    .and_then(|b| Ok((b, self.store.pending(&key)?)));
+                match read {
+                    Ok((blocks, mailbox)) => (None, blocks, mailbox),
+                    Err(e) => {
+                        self.storage_failed(sink, conn, &e);
+                        return Outcome::Continue;
+                    }
+                }
             }
         };
         self.registry
-            .insert(conn, nick.clone(), key.clone(), address.clone(), blocks);
+            .insert(conn, nick.clone(), key, address.clone(), blocks);
         // [REG-1] JOIN to every registered connection, the new one included ...
         let join = ServerLine::Update {
             kind: UpdateKind::Join,
@@ -371,25 +448,14 @@ impl Hub {
             self.emit(sink, conn, &ServerLine::Token { nick, token });
         }
         // ... then the LIST reply ([REG-2]).
-        let users = self
-            .registry
-            .iter()
-            .filter(|(c, _)| !(fault!(self, ListWithoutSelf) && *c == conn))
-            .map(|(_, o)| user_of(o))
-            .collect();
-        self.emit(sink, conn, &ServerLine::List { users });
+        self.emit_list(sink, conn);
         // [RLY-3] "after the LIST reply, ... every message still in the mailbox, in
         // increasing id order".
-        match self.store.pending(&key) {
-            Ok(mut msgs) => {
-                if fault!(self, RedeliverReversed) {
-                    msgs.reverse();
-                }
-                for m in msgs {
-                    self.emit(sink, conn, &ServerLine::Msg(m));
-                }
-            }
-            Err(e) => tracing::error!(conn, error = %e, "cannot read the mailbox"),
+        if fault!(self, RedeliverReversed) {
+            mailbox.reverse();
+        }
+        for m in mailbox {
+            self.emit(sink, conn, &ServerLine::Msg(m));
         }
         Outcome::Registered
     }
@@ -466,31 +532,15 @@ impl Hub {
             // [RLY-6] "SEND to a nick the server does not know MUST be answered with
             // ERR:NO_SUCH_NICK".
             Ok(false) => return self.err(sink, conn, ErrorCode::NoSuchNick, "no such user"),
-            Err(e) => return self.storage_failed(sink, conn, ErrorCode::MailboxFull, &e),
+            Err(e) => return self.storage_failed(sink, conn, &e),
         }
         let delivery = if online.is_some() {
             Delivery::Live
         } else {
             Delivery::Queued
         };
-        // [BLK-6] a SEND to a user who blocks the sender is dropped and answered as
-        // if it had been accepted.
-        let blocked = match online.and_then(|c| self.registry.get(c)) {
-            Some(o) => Ok(o.blocks_key(&from_key)),
-            None => self.store.is_blocked(&to_key, &from_key),
-        };
-        let blocked = match blocked {
-            Ok(b) => b && !fault!(self, RelayFromBlocked),
-            Err(e) => return self.storage_failed(sink, conn, ErrorCode::MailboxFull, &e),
-        };
-        if blocked {
-            match self.store.allocate_id() {
-                Ok(id) => self.emit(sink, conn, &ServerLine::Sent { id, delivery }),
-                Err(e) => self.storage_failed(sink, conn, ErrorCode::MailboxFull, &e),
-            }
-            return;
-        }
-        // [RLY-7] the quota.
+        // [RLY-7] the quota, checked before the block so that a blocked sender gets
+        // MAILBOX_FULL exactly when anyone else would ([BLK-6]).
         match self.store.mailbox_len(&to_key) {
             Ok(n) if n >= self.config.mailbox_quota => {
                 return self.err(
@@ -501,7 +551,24 @@ impl Hub {
                 );
             }
             Ok(_) => {}
-            Err(e) => return self.storage_failed(sink, conn, ErrorCode::MailboxFull, &e),
+            Err(e) => return self.storage_failed(sink, conn, &e),
+        }
+        // [BLK-6] a SEND to a user who blocks the sender is dropped and answered as
+        // if it had been accepted; it still uses up an id.
+        let blocked = match online.and_then(|c| self.registry.get(c)) {
+            Some(o) => Ok(o.blocks_key(&from_key)),
+            None => self.store.is_blocked(&to_key, &from_key),
+        };
+        let blocked = match blocked {
+            Ok(b) => b && !fault!(self, RelayFromBlocked),
+            Err(e) => return self.storage_failed(sink, conn, &e),
+        };
+        if blocked {
+            match self.store.allocate_id() {
+                Ok(id) => self.emit(sink, conn, &ServerLine::Sent { id, delivery }),
+                Err(e) => self.storage_failed(sink, conn, &e),
+            }
+            return;
         }
         let time = Timestamp::new(now.unix_secs).unwrap_or_else(|_| {
             // Invariant: MAX_TIME is year 5138; a clock beyond it is clamped.
@@ -510,7 +577,7 @@ impl Hub {
         // [RLY-5] "written to stable storage before the SENT reply is sent".
         let id = match self.store.enqueue(&to_key, &from, time, &text) {
             Ok(id) => id,
-            Err(e) => return self.storage_failed(sink, conn, ErrorCode::MailboxFull, &e),
+            Err(e) => return self.storage_failed(sink, conn, &e),
         };
         self.emit(sink, conn, &ServerLine::Sent { id, delivery });
         if let Some(c) = online {
@@ -564,7 +631,7 @@ impl Hub {
             );
         }
         if let Err(e) = self.store.block(&owner, &key, &nick) {
-            return self.storage_failed(sink, conn, ErrorCode::BadTarget, &e);
+            return self.storage_failed(sink, conn, &e);
         }
         if let Some(o) = self.registry.get_mut(conn)
             && !o.blocks_key(&key)
@@ -582,7 +649,7 @@ impl Hub {
         let owner = o.key.clone();
         let key = self.key(&nick);
         if let Err(e) = self.store.unblock(&owner, &key) {
-            return self.storage_failed(sink, conn, ErrorCode::BadTarget, &e);
+            return self.storage_failed(sink, conn, &e);
         }
         if let Some(o) = self.registry.get_mut(conn) {
             o.blocks.retain(|(k, _)| *k != key);

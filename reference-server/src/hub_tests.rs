@@ -134,3 +134,336 @@ fn lea_2_unregistered_disconnect_is_silent() {
     h.disconnect(7, &mut sink);
     assert!(sink.is_empty());
 }
+
+// ---- storage failures: ERR:UNAVAILABLE (§6) -----------------------------------
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use spec::{Msg, MsgId, Nick, Text, Timestamp};
+
+use crate::store::{Store, StoreError, TokenHash};
+
+/// A memory store that fails every call while its switch is on.
+struct FailingStore {
+    inner: MemoryStore,
+    fail: Arc<AtomicBool>,
+}
+
+impl FailingStore {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.fail.load(Ordering::Relaxed) {
+            Err(StoreError::Corrupt("injected failure".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Store for FailingStore {
+    fn owner(&mut self, key: &str) -> Result<Option<TokenHash>, StoreError> {
+        self.check()?;
+        self.inner.owner(key)
+    }
+    fn add_owner(&mut self, key: &str, nick: &Nick, hash: &TokenHash) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.add_owner(key, nick, hash)
+    }
+    fn allocate_id(&mut self) -> Result<MsgId, StoreError> {
+        self.check()?;
+        self.inner.allocate_id()
+    }
+    fn enqueue(
+        &mut self,
+        to: &str,
+        from: &Nick,
+        time: Timestamp,
+        text: &Text,
+    ) -> Result<MsgId, StoreError> {
+        self.check()?;
+        self.inner.enqueue(to, from, time, text)
+    }
+    fn mailbox_len(&mut self, to: &str) -> Result<usize, StoreError> {
+        self.check()?;
+        self.inner.mailbox_len(to)
+    }
+    fn pending(&mut self, to: &str) -> Result<Vec<Msg>, StoreError> {
+        self.check()?;
+        self.inner.pending(to)
+    }
+    fn ack(&mut self, to: &str, id: MsgId) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.ack(to, id)
+    }
+    #[cfg(feature = "faults")]
+    fn ack_any(&mut self, id: MsgId) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.ack_any(id)
+    }
+    fn blocks(&mut self, owner: &str) -> Result<Vec<(String, Nick)>, StoreError> {
+        self.check()?;
+        self.inner.blocks(owner)
+    }
+    fn block(&mut self, owner: &str, key: &str, nick: &Nick) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.block(owner, key, nick)
+    }
+    fn unblock(&mut self, owner: &str, key: &str) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.unblock(owner, key)
+    }
+}
+
+fn failing_hub() -> (Hub, Arc<AtomicBool>) {
+    let fail = Arc::new(AtomicBool::new(false));
+    let store = FailingStore {
+        inner: MemoryStore::new(),
+        fail: Arc::clone(&fail),
+    };
+    let h = Hub::new(
+        Box::new(store),
+        Box::new(CountingEntropy::default()),
+        HubConfig::default(),
+    );
+    (h, fail)
+}
+
+fn codes(v: &[(ConnId, String)]) -> Vec<String> {
+    v.iter()
+        .map(|(c, l)| {
+            let code = l
+                .strip_prefix("ERR:")
+                .map_or(l.as_str(), |r| r.split(':').next().unwrap_or_default());
+            format!("S{c}: {code}")
+        })
+        .collect()
+}
+
+#[test]
+fn err_1_unavailable_for_every_storage_failure_and_no_trace() {
+    let (mut h, fail) = failing_hub();
+    send(&mut h, 1, "REGISTER:alice:10.0.0.1:1");
+    send(&mut h, 2, "REGISTER:bob:10.0.0.2:2");
+    let (_, out) = send(&mut h, 2, "QUIT");
+    assert_eq!(lines(&out), ["S2: BYE"]);
+    let mut sink: Vec<(ConnId, Vec<u8>)> = Vec::new();
+    h.disconnect(2, &mut sink);
+    fail.store(true, Ordering::Relaxed);
+    // A new nick (owner lookup fails), and an owned one: UNAVAILABLE, and nothing goes
+    // to anyone else ([REG-7]); the connection stays unregistered.
+    for line in [
+        "REGISTER:carol:10.0.0.3:3",
+        "REGISTER:bob:10.0.0.2:2:00000000000000000000000000000002",
+    ] {
+        let (o, out) = send(&mut h, 3, line);
+        assert_eq!(o, Outcome::Continue, "{line}");
+        assert_eq!(codes(&out), ["S3: UNAVAILABLE"], "{line}");
+    }
+    assert!(h.registry().get(3).is_none());
+    for line in ["SEND:bob:2:hi", "BLOCK:mallory", "UNBLOCK:mallory"] {
+        let (o, out) = send(&mut h, 1, line);
+        assert_eq!(o, Outcome::Continue, "{line}");
+        assert_eq!(codes(&out), ["S1: UNAVAILABLE"], "{line}");
+    }
+    // ACK is not a request ([GEN-1]): a failed ACK is not answered (the message stays
+    // and comes again).
+    let (_, out) = send(&mut h, 1, "ACK:1");
+    assert!(out.is_empty());
+    // Whatever needs no storage still works.
+    let (_, out) = send(&mut h, 1, "LIST");
+    assert_eq!(lines(&out), ["S1: LIST:alice:10.0.0.1:1"]);
+    // The storage comes back: the requests had no effect and may be tried again.
+    fail.store(false, Ordering::Relaxed);
+    let (_, out) = send(&mut h, 1, "BLOCKS");
+    assert_eq!(lines(&out), ["S1: BLOCKS"]);
+    let (o, out) = send(
+        &mut h,
+        3,
+        "REGISTER:bob:10.0.0.2:2:00000000000000000000000000000002",
+    );
+    assert_eq!(o, Outcome::Registered);
+    assert_eq!(out.len(), 3, "{out:?}");
+    let (_, out) = send(&mut h, 1, "SEND:bob:2:hi");
+    assert_eq!(
+        lines(&out),
+        ["S1: SENT:1:LIVE", "S3: MSG:1:alice:1763713200:2:hi"]
+    );
+}
+
+// ---- long replies: LISTPART / BLOCKSPART ([REG-2], [BLK-4]) -------------------
+
+/// Joins a split reply; checks every line is within MAX_LINE, every part but the last
+/// uses `part`, and the last `last`.
+fn join_split(out: &[(ConnId, String)], conn: ConnId, part: &str, last: &str) -> (usize, String) {
+    let mine: Vec<&String> = out
+        .iter()
+        .filter(|(c, _)| *c == conn)
+        .map(|(_, l)| l)
+        .collect();
+    let mut joined = String::new();
+    for (i, l) in mine.iter().enumerate() {
+        assert!(
+            l.len() <= spec::limits::MAX_LINE,
+            "line of {} octets",
+            l.len()
+        );
+        let verb = if i + 1 == mine.len() { last } else { part };
+        let rest = l
+            .strip_prefix(verb)
+            .unwrap_or_else(|| panic!("line {i} is not {verb}: {l}"));
+        assert!(rest.is_empty() || rest.starts_with(':'));
+        if i + 1 < mine.len() {
+            assert!(!rest.is_empty(), "a part line holds an entry");
+        }
+        joined.push_str(rest);
+    }
+    (mine.len(), joined)
+}
+
+#[test]
+fn reg_2_lst_1_long_list_split_into_listpart_lines() {
+    let mut h = hub();
+    let mut want = String::new();
+    for i in 0..200 {
+        let nick = format!("user{i:03}_with_a_long_nick_xxxxxx");
+        let ip = format!("[2001:db8::{i:x}]");
+        send(&mut h, i + 1, &format!("REGISTER:{nick}:{ip}:65000"));
+        want.push_str(&format!(":{nick}:{ip}:65000"));
+    }
+    let (_, out) = send(&mut h, 1, "LIST");
+    let (n, joined) = join_split(&out, 1, "LISTPART", "LIST");
+    assert!(n > 1, "200 users do not fit one line");
+    assert_eq!(joined, want);
+    // The registration reply of the 201st user is split the same way, after its JOIN.
+    let (_, out) = send(&mut h, 500, "REGISTER:last:10.0.0.9:9");
+    let mine: Vec<_> = out.iter().filter(|(c, _)| *c == 500).cloned().collect();
+    assert_eq!(mine[0].1, "UPDATE:JOIN:last:10.0.0.9:9");
+    assert!(mine[1].1.starts_with("TOKEN:last:"));
+    let (_, joined) = join_split(&mine[2..], 500, "LISTPART", "LIST");
+    assert_eq!(joined, format!("{want}:last:10.0.0.9:9"));
+}
+
+#[test]
+fn reg_2_a_list_that_fits_is_one_line() {
+    let mut h = hub();
+    // 2048 octets exactly: "LIST" + 61 entries of 33 octets + one of 31.
+    let mut want = String::from("LIST");
+    for i in 0..62 {
+        let nick = if i < 61 {
+            format!("n{i:02}_{}", "x".repeat(14))
+        } else {
+            format!("n{i:02}_{}", "x".repeat(12))
+        };
+        let line = format!("REGISTER:{nick}:10.0.0.1:1000");
+        send(&mut h, i + 1, &line);
+        want.push_str(&format!(":{nick}:10.0.0.1:1000"));
+    }
+    assert_eq!(want.len(), spec::limits::MAX_LINE);
+    let (_, out) = send(&mut h, 1, "LIST");
+    assert_eq!(lines(&out), [format!("S1: {want}")]);
+    // One more octet of entries splits it.
+    send(&mut h, 100, "REGISTER:z:10.0.0.1:1000");
+    let (_, out) = send(&mut h, 1, "LIST");
+    let (n, joined) = join_split(&out, 1, "LISTPART", "LIST");
+    assert_eq!(n, 2);
+    assert_eq!(format!("LIST{joined}"), format!("{want}:z:10.0.0.1:1000"));
+}
+
+#[test]
+fn blk_4_long_blocks_split_into_blockspart_lines() {
+    let mut h = hub();
+    send(&mut h, 1, "REGISTER:alice:10.0.0.1:1");
+    let mut want = String::new();
+    for i in 0..200 {
+        let nick = format!("Blocked{i:03}_{}", "y".repeat(20));
+        let (_, out) = send(&mut h, 1, &format!("BLOCK:{nick}"));
+        assert_eq!(lines(&out), [format!("S1: BLOCKED:{nick}")]);
+        want.push_str(&format!(":{nick}"));
+    }
+    let (_, out) = send(&mut h, 1, "BLOCKS");
+    let (n, joined) = join_split(&out, 1, "BLOCKSPART", "BLOCKS");
+    assert!(n > 1);
+    assert_eq!(joined, want);
+}
+
+// ---- order of checks ----------------------------------------------------------
+
+#[test]
+fn reg_3_nick_in_use_comes_before_nick_owned() {
+    let mut h = hub();
+    send(&mut h, 1, "REGISTER:alice:10.0.0.1:1");
+    // Online and owned: NICK_IN_USE whatever the token, right or wrong.
+    for line in [
+        "REGISTER:ALICE:10.0.0.2:2",
+        "REGISTER:alice:10.0.0.2:2:ffffffffffffffffffffffffffffffff",
+        "REGISTER:Alice:10.0.0.2:2:00000000000000000000000000000001",
+    ] {
+        let (_, out) = send(&mut h, 2, line);
+        assert_eq!(codes(&out), ["S2: NICK_IN_USE"], "{line}");
+    }
+}
+
+#[test]
+#[allow(clippy::needless_update)] // not needless with the `faults` feature
+fn blk_6_rly_7_quota_checked_before_the_block() {
+    let mut h = Hub::new(
+        Box::new(MemoryStore::new()),
+        Box::new(CountingEntropy::default()),
+        HubConfig {
+            mailbox_quota: 100,
+            ..HubConfig::default()
+        },
+    );
+    send(&mut h, 1, "REGISTER:alice:10.0.0.1:1");
+    send(&mut h, 2, "REGISTER:bob:10.0.0.2:2");
+    send(&mut h, 3, "REGISTER:carol:10.0.0.3:3");
+    send(&mut h, 2, "BLOCK:alice");
+    // A blocked sender below the quota: SENT (dropped).
+    let (_, out) = send(&mut h, 1, "SEND:bob:2:hi");
+    assert_eq!(lines(&out), ["S1: SENT:1:LIVE"]);
+    for i in 0..100 {
+        let (_, out) = send(&mut h, 3, "SEND:bob:1:x");
+        assert_eq!(out.len(), 2, "{i}: {out:?}");
+    }
+    // bob's mailbox is full: carol and the blocked alice both get MAILBOX_FULL.
+    let (_, out) = send(&mut h, 3, "SEND:bob:1:x");
+    assert_eq!(codes(&out), ["S3: MAILBOX_FULL"]);
+    let (_, out) = send(&mut h, 1, "SEND:bob:2:hi");
+    assert_eq!(codes(&out), ["S1: MAILBOX_FULL"]);
+    // The same while bob is offline.
+    let mut sink: Vec<(ConnId, Vec<u8>)> = Vec::new();
+    h.disconnect(2, &mut sink);
+    let (_, out) = send(&mut h, 1, "SEND:bob:2:hi");
+    assert_eq!(codes(&out), ["S1: MAILBOX_FULL"]);
+}
+
+#[test]
+fn blk_6_a_dropped_send_uses_up_an_id() {
+    let mut h = hub();
+    send(&mut h, 1, "REGISTER:alice:10.0.0.1:1");
+    send(&mut h, 2, "REGISTER:bob:10.0.0.2:2");
+    send(&mut h, 3, "REGISTER:carol:10.0.0.3:3");
+    send(&mut h, 2, "BLOCK:alice");
+    let (_, out) = send(&mut h, 1, "SEND:bob:2:hi");
+    assert_eq!(lines(&out), ["S1: SENT:1:LIVE"]);
+    let (_, out) = send(&mut h, 3, "SEND:bob:2:yo");
+    assert_eq!(
+        lines(&out),
+        ["S3: SENT:2:LIVE", "S2: MSG:2:carol:1763713200:2:yo"]
+    );
+}
+
+#[test]
+fn brd_2_own_nick_in_another_case_is_not_your_nick() {
+    let mut h = hub();
+    send(&mut h, 1, "REGISTER:alice:10.0.0.1:1");
+    send(&mut h, 2, "REGISTER:bob:10.0.0.2:2");
+    for line in [
+        "BROADCAST:Alice:2:hi",
+        "BROADCAST:ALICE:2:hi",
+        "BROADCAST:bob:2:hi",
+    ] {
+        let (_, out) = send(&mut h, 1, line);
+        assert_eq!(codes(&out), ["S1: NOT_YOUR_NICK"], "{line}");
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use spec::{Address, Nick};
+use spec::{Address, Nick, ServerLine, User};
 
 use crate::hub::ConnId;
 
@@ -17,12 +17,19 @@ pub struct Online {
     pub address: Address,
     /// Position in registration order.
     seq: u64,
+    /// `":" nick ":" ip ":" port`, as a `LIST` entry is written ([REG-2]).
+    entry: Box<[u8]>,
     /// The keys this user blocks, with the nick as given, in the order blocked
     /// (a cache of the store, [BLK-4]).
     pub blocks: Vec<(String, Nick)>,
 }
 
 impl Online {
+    /// The user's `LIST` entry, `":" nick ":" ip ":" port` ([REG-2]).
+    pub fn entry(&self) -> &[u8] {
+        &self.entry
+    }
+
     /// Whether this user blocks the user with key `key`.
     pub fn blocks_key(&self, key: &str) -> bool {
         self.blocks.iter().any(|(k, _)| k == key)
@@ -65,6 +72,20 @@ impl Registry {
     ) {
         let seq = self.next_seq;
         self.next_seq += 1;
+        // The spec's encoder writes `USER:<nick>:<ip>:<port>\r\n`: the entry is that
+        // line without its verb and terminator.
+        let mut line = Vec::with_capacity(64);
+        ServerLine::User {
+            user: User {
+                nick: nick.clone(),
+                address: address.clone(),
+            },
+        }
+        .encode(&mut line);
+        let entry = line
+            .get(b"USER".len()..line.len().saturating_sub(2))
+            .unwrap_or_default()
+            .into();
         self.by_key.insert(key.clone(), conn);
         self.order.insert(seq, conn);
         self.by_conn.insert(
@@ -74,6 +95,7 @@ impl Registry {
                 key,
                 address,
                 seq,
+                entry,
                 blocks,
             },
         );
@@ -90,7 +112,7 @@ impl Registry {
     }
 
     /// Every registered connection, in registration order.
-    pub fn iter(&self) -> impl Iterator<Item = (ConnId, &Online)> {
+    pub fn iter(&self) -> impl Iterator<Item = (ConnId, &Online)> + Clone {
         self.order
             .values()
             .filter_map(|c| self.by_conn.get(c).map(|o| (*c, o)))
