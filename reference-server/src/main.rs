@@ -139,25 +139,33 @@ fn init_logs(format: LogFormat) {
     }
 }
 
-async fn shutdown_signal() {
+/// Installs the SIGINT and SIGTERM handlers now (so that a signal sent as soon as the
+/// readiness line is out is not lost), and returns a future that completes at the first.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -179,6 +187,7 @@ fn main() -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", cli.bind))?;
         let addr = listener.local_addr()?;
+        let shutdown = shutdown_signal();
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
@@ -186,7 +195,7 @@ fn main() -> anyhow::Result<()> {
             out.flush()?;
         }
         tracing::info!(%addr, db = %db_shown, "listening");
-        server.serve(listener, shutdown_signal()).await?;
+        server.serve(listener, shutdown).await?;
         tracing::info!("stopped");
         Ok(())
     })
