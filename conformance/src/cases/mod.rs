@@ -11,6 +11,9 @@ use crate::case::Case;
 mod blk;
 mod brd;
 mod client_core;
+mod client_direct;
+mod client_mesh;
+mod client_relay;
 pub mod cutil;
 mod err;
 mod frm;
@@ -44,6 +47,9 @@ pub fn all() -> &'static [&'static Case] {
             ka::CASES,
             lim::CASES,
             client_core::CASES,
+            client_relay::CASES,
+            client_direct::CASES,
+            client_mesh::CASES,
         ]
         .into_iter()
         .flatten()

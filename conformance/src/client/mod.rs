@@ -129,6 +129,7 @@ pub struct ClientEnv {
     tr: Transcript,
     timeout: Duration,
     launches: usize,
+    dirs: usize,
 }
 
 impl fmt::Debug for ClientEnv {
@@ -152,12 +153,14 @@ impl ClientEnv {
             tr,
             timeout,
             launches: 0,
+            dirs: 0,
         })
     }
 
-    /// A fresh, empty data directory named `name` (the same name gives the same one).
-    pub fn datadir(&self, name: &str) -> Result<PathBuf, Failure> {
-        let p = self.dir.path().join(format!("data-{name}"));
+    /// A fresh, empty data directory (`name` and a number).
+    pub fn datadir(&mut self, name: &str) -> Result<PathBuf, Failure> {
+        self.dirs += 1;
+        let p = self.dir.path().join(format!("data-{name}-{}", self.dirs));
         std::fs::create_dir_all(&p)
             .map_err(|e| Failure::target_error(format!("cannot create {}: {e}", p.display())))?;
         Ok(p)
