@@ -37,6 +37,9 @@ pub enum Setup {
     /// Sends only (RESP publishers: a subscribed RESP connection cannot PUBLISH).
     /// p2pchat and IRC treat it as `Solo`.
     Publisher,
+    /// Connected and nothing else: no registration (to tell what a bare connection
+    /// costs a server from what registration adds).
+    Bare,
 }
 
 /// Where a sender's messages go.
@@ -87,6 +90,9 @@ impl Proto {
     /// Appends the opening lines of a connection; returns its state (a RESP publisher
     /// is ready at once).
     pub fn open(self, nick: &str, port: u16, setup: Setup, out: &mut Vec<u8>) -> RegState {
+        if setup == Setup::Bare {
+            return RegState::Ready;
+        }
         match self {
             Proto::P2pchat => p2pchat::open(nick, port, out),
             Proto::Irc => irc::open(nick, out),

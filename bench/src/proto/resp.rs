@@ -22,7 +22,7 @@ pub fn open(nick: &str, setup: Setup, out: &mut Vec<u8>) -> RegState {
     let channel = match setup {
         Setup::Member => "bench".to_owned(),
         Setup::Solo => private_channel(nick),
-        Setup::Publisher => return RegState::Ready,
+        Setup::Publisher | Setup::Bare => return RegState::Ready,
     };
     out.extend_from_slice(b"*2\r\n");
     bulk(b"SUBSCRIBE", out);

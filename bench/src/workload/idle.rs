@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::{Group, Layout, Timing, secs};
 use crate::engine::{Engine, deal, run_tag};
 use crate::procfs;
+use crate::proto::Setup;
 use crate::result::RunResult;
 use crate::target::{Target, TargetArgs};
 
@@ -19,6 +20,9 @@ pub struct IdleArgs {
     /// Idle clients.
     #[arg(long, default_value_t = 1000)]
     pub clients: usize,
+    /// Only connect: do not register (what a bare connection costs the server).
+    #[arg(long)]
+    pub connect_only: bool,
     /// Seconds to wait after the last set-up before reading the server's memory.
     #[arg(long, default_value_t = 1.0)]
     pub settle: f64,
@@ -41,6 +45,11 @@ pub fn run(t: &Target, a: &IdleArgs) -> anyhow::Result<RunResult> {
             rate: None,
         },
     )?;
+    if a.connect_only {
+        for s in &mut layout.specs {
+            s.setup = Setup::Bare;
+        }
+    }
     let engine = Engine::start(
         a.timing.engine_options(t),
         layout.slots,
@@ -53,7 +62,11 @@ pub fn run(t: &Target, a: &IdleArgs) -> anyhow::Result<RunResult> {
     std::thread::sleep(secs(a.settle));
     let rss_after = t.pid.and_then(procfs::rss_kib);
     let m = super::run(engine, t.pid, &a.timing, false)?;
-    let mut r = m.result("idle", t, a.clients);
+    let mut r = m.result(
+        if a.connect_only { "idle-bare" } else { "idle" },
+        t,
+        a.clients,
+    );
     r.clients_ready = ready;
     r.setup_s = setup_s;
     r.rss_before_kib = rss_before;
