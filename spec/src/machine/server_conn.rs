@@ -410,4 +410,75 @@ mod tests {
         assert_eq!(c.next_deadline(), Some(secs(6)));
         assert!(matches!(c.on_timer(secs(6)), Some(TimerStep::Close(_))));
     }
+
+    #[test]
+    fn gen_2_ack_before_registration_is_not_registered() {
+        let mut c = ServerConn::new(ConnLimits::default(), secs(0));
+        assert_eq!(code(&c.on_line(b"ACK:1", secs(0))), Some("NOT_REGISTERED"));
+        // PONG is not a request: nothing, in either state.
+        assert_eq!(c.on_line(b"PONG:x", secs(0)), Step::Nothing);
+    }
+
+    #[test]
+    fn err_1_decoding_comes_before_the_state_gate() {
+        // §2.1 step 7: only a line that decodes is judged against the state.
+        let mut c = ServerConn::new(ConnLimits::default(), secs(0));
+        assert_eq!(
+            code(&c.on_line(b"BROADCAST:bob:5:hi", secs(0))),
+            Some("BAD_LENGTH")
+        );
+        assert_eq!(code(&c.on_line(b"ACK:0", secs(0))), Some("MALFORMED"));
+        assert_eq!(code(&c.on_line(b"QUERY:b!", secs(0))), Some("BAD_NICK"));
+        assert_eq!(code(&c.on_line(b"LIST:x", secs(0))), Some("MALFORMED"));
+        assert!(matches!(c.on_request(register()), Step::Request(_)));
+        c.set_registered();
+        assert_eq!(
+            code(&c.on_line(b"REGISTER:b!:127.0.0.1:1", secs(0))),
+            Some("BAD_NICK")
+        );
+        assert_eq!(
+            code(&c.on_line(b"REGISTER:bob:127.0.0.1:0", secs(0))),
+            Some("BAD_ADDRESS")
+        );
+        assert_eq!(
+            code(&c.on_line(b"REGISTER:bob:127.0.0.1:1", secs(0))),
+            Some("ALREADY_REGISTERED")
+        );
+    }
+
+    #[test]
+    fn ka_3_any_bytes_are_a_sign_of_life() {
+        let limits = ConnLimits {
+            keepalive: Some(secs(10)),
+            idle_timeout: Some(secs(30)),
+            partial_line_timeout: Some(secs(100)),
+            ..ConnLimits::default()
+        };
+        let mut c = ServerConn::new(limits, secs(0));
+        // Bytes of an unfinished line (no line yet) still push both timers back.
+        c.on_bytes(secs(25), true);
+        assert_eq!(c.next_deadline(), Some(secs(35)));
+        assert_eq!(c.on_timer(secs(34)), None);
+        assert!(matches!(c.on_timer(secs(35)), Some(TimerStep::Ping(_))));
+        c.on_bytes(secs(50), true);
+        assert_eq!(c.on_timer(secs(59)), None);
+        assert!(matches!(c.on_timer(secs(60)), Some(TimerStep::Ping(_))));
+        assert_eq!(c.on_timer(secs(79)), None);
+        assert!(matches!(c.on_timer(secs(80)), Some(TimerStep::Close(_))));
+    }
+
+    #[test]
+    fn lim_2_every_line_counts_overlong_and_bad_ones_included() {
+        let limits = ConnLimits {
+            rate_burst: 4,
+            rate_per_sec: 1,
+            ..ConnLimits::default()
+        };
+        let mut c = ServerConn::new(limits, secs(0));
+        assert!(matches!(c.on_too_long(secs(0)), Step::Reply(_)));
+        assert_eq!(code(&c.on_line(b"FOO", secs(0))), Some("UNKNOWN_VERB"));
+        assert_eq!(c.on_line(b"PONG:x", secs(0)), Step::Nothing);
+        assert!(matches!(c.on_line(b"PING:x", secs(0)), Step::Reply(_)));
+        assert_eq!(code(&c.on_line(b"PING:y", secs(0))), Some("FLOOD"));
+    }
 }
