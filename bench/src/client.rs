@@ -258,7 +258,12 @@ impl Conn {
         if matches!(self.spec.role, Role::Slow) {
             sock.set_recv_buffer_size(SLOW_RCVBUF)?;
         }
-        let _connecting = self.sh.connect_gate.acquire().await;
+        let _connecting = self
+            .sh
+            .connect_gate
+            .acquire()
+            .await
+            .map_err(|_| io::Error::other("the run is over"))?;
         let stream = sock.connect(self.sh.opts.addr).await?;
         stream.set_nodelay(true)?;
         Ok(stream)

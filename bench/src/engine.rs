@@ -290,6 +290,9 @@ impl Engine {
     /// Tells every connection to close, and collects the threads' measurements.
     pub fn stop(self) -> anyhow::Result<Stats> {
         self.phase.send_replace(Phase::Stop);
+        // Connections still queued for a set-up slot give up at once.
+        self.shared.gate.close();
+        self.shared.connect_gate.close();
         let mut all = Stats::default();
         for t in self.threads {
             let stats = t
