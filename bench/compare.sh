@@ -20,7 +20,7 @@
 #                            (it listens with a backlog of 10 and scans every connection on each
 #                            loop, so many registrations at once make it slower, not faster)
 #   SLOW [1]                 also run the slow-reader workload against p2pchat once per round
-#   QUIET_MAX [60]           seconds to wait, before each run, for other load to go away
+#   QUIET_MAX [20]           seconds to wait, before each run, for other load to go away
 #   OUT [bench/results.jsonl]  JSON lines of every run (appended to a fresh file)
 #   NO_INSTALL [unset]       set to skip apt-get
 set -euo pipefail
@@ -41,7 +41,7 @@ IDLE_CLIENTS=${IDLE_CLIENTS:-1000}
 THREADS=${THREADS:-1}
 CONCURRENCY=${CONCURRENCY:-256}
 NGIRCD_CONCURRENCY=${NGIRCD_CONCURRENCY:-16}
-QUIET_MAX=${QUIET_MAX:-60}
+QUIET_MAX=${QUIET_MAX:-20}
 OUT=${OUT:-$here/results.jsonl}
 
 say() { printf '[compare] %s\n' "$*" >&2; }
