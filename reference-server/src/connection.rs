@@ -3,7 +3,6 @@
 //! hub, writes the output queue, and runs the timers. One task per connection, no
 //! read or write buffer kept while the connection is idle.
 
-use std::collections::HashMap;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -15,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::hub::{ConnId, Hub, Now, Outcome, Sink};
+use crate::idhash::IdMap;
 use crate::outbox::{Outbox, Taken};
 
 /// State shared by every connection: the hub and the connections' output queues,
@@ -28,7 +28,7 @@ pub(crate) struct Shared {
 
 /// The output queues, by connection.
 #[derive(Debug, Default)]
-pub(crate) struct Outboxes(pub HashMap<ConnId, Arc<Outbox>>);
+pub(crate) struct Outboxes(pub IdMap<ConnId, Arc<Outbox>>);
 
 impl Sink for Outboxes {
     fn send(&mut self, conn: ConnId, line: &[u8]) {

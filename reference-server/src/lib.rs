@@ -30,6 +30,7 @@ pub mod hub;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod hub_tests;
+mod idhash;
 mod outbox;
 pub mod registry;
 mod server;

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use spec::{Address, Nick, ServerLine, User};
 
 use crate::hub::ConnId;
+use crate::idhash::IdMap;
 
 /// A registered connection.
 #[derive(Debug, Clone)]
@@ -15,8 +16,6 @@ pub struct Online {
     pub key: String,
     /// The registered address.
     pub address: Address,
-    /// Position in registration order.
-    seq: u64,
     /// `":" nick ":" ip ":" port`, as a `LIST` entry is written ([REG-2]).
     entry: Box<[u8]>,
     /// The keys this user blocks, with the nick as given, in the order blocked
@@ -37,23 +36,30 @@ impl Online {
 }
 
 /// The registry of online users.
+///
+/// Users are kept in registration order, so that a broadcast walks them without a
+/// look-up per recipient; connection ids find their position through a map with a
+/// cheap hasher (the ids are the server's own).
 #[derive(Debug, Default)]
 pub struct Registry {
-    by_conn: HashMap<ConnId, Online>,
+    /// Registration sequence number → user.
+    order: BTreeMap<u64, (ConnId, Online)>,
+    by_conn: IdMap<ConnId, u64>,
     by_key: HashMap<String, ConnId>,
-    order: BTreeMap<u64, ConnId>,
     next_seq: u64,
 }
 
 impl Registry {
     /// The user bound to `conn`, if any.
     pub fn get(&self, conn: ConnId) -> Option<&Online> {
-        self.by_conn.get(&conn)
+        let seq = self.by_conn.get(&conn)?;
+        self.order.get(seq).map(|(_, o)| o)
     }
 
     /// The user bound to `conn`, mutably.
     pub fn get_mut(&mut self, conn: ConnId) -> Option<&mut Online> {
-        self.by_conn.get_mut(&conn)
+        let seq = self.by_conn.get(&conn)?;
+        self.order.get_mut(seq).map(|(_, o)| o)
     }
 
     /// The connection holding the nick with key `key`.
@@ -87,24 +93,29 @@ impl Registry {
             .unwrap_or_default()
             .into();
         self.by_key.insert(key.clone(), conn);
-        self.order.insert(seq, conn);
-        self.by_conn.insert(
-            conn,
-            Online {
-                nick,
-                key,
-                address,
-                seq,
-                entry,
-                blocks,
-            },
+        if let Some(old) = self.by_conn.insert(conn, seq) {
+            // A connection registers once ([REG-6]); never reached.
+            self.order.remove(&old);
+        }
+        self.order.insert(
+            seq,
+            (
+                conn,
+                Online {
+                    nick,
+                    key,
+                    address,
+                    entry,
+                    blocks,
+                },
+            ),
         );
     }
 
     /// Unbinds a connection, freeing its nick ([LEA-1]).
     pub fn remove(&mut self, conn: ConnId) -> Option<Online> {
-        let online = self.by_conn.remove(&conn)?;
-        self.order.remove(&online.seq);
+        let seq = self.by_conn.remove(&conn)?;
+        let (_, online) = self.order.remove(&seq)?;
         if self.by_key.get(&online.key) == Some(&conn) {
             self.by_key.remove(&online.key);
         }
@@ -113,9 +124,7 @@ impl Registry {
 
     /// Every registered connection, in registration order.
     pub fn iter(&self) -> impl Iterator<Item = (ConnId, &Online)> + Clone {
-        self.order
-            .values()
-            .filter_map(|c| self.by_conn.get(c).map(|o| (*c, o)))
+        self.order.values().map(|(c, o)| (*c, o))
     }
 
     /// How many users are registered.
