@@ -87,6 +87,7 @@ pub struct Conn {
     skipped: usize,
     quiet_lines: usize,
     ignore_updates: bool,
+    judge_all: bool,
     auto_pong: bool,
     /// Every line received ended in CRLF (checked by the FRM-7 case).
     pub all_crlf: bool,
@@ -127,6 +128,7 @@ impl Conn {
             skipped: 0,
             quiet_lines: 0,
             ignore_updates: false,
+            judge_all: false,
             auto_pong: true,
             all_crlf: true,
             non_crlf_example: None,
@@ -146,6 +148,12 @@ impl Conn {
     /// connections of cases whose subject is not joins and leaves.
     pub fn set_ignore_updates(&mut self, on: bool) {
         self.ignore_updates = on;
+    }
+
+    /// Judges every line, even an `UPDATE` or `BROADCAST` about a nick of no case of this
+    /// run (for a case with a server of its own, [`crate::case::Needs::Dedicated`]).
+    pub fn set_judge_all(&mut self, on: bool) {
+        self.judge_all = on;
     }
 
     /// Whether a keepalive `PING` from the server is answered and skipped (the default), or
@@ -253,7 +261,7 @@ impl Conn {
         loop {
             let inc = self.recv_raw(end, deadline)?;
             if let Incoming::Line(l) = &inc {
-                if self.is_foreign(&l.text) {
+                if !self.judge_all && self.is_foreign(&l.text) {
                     self.skipped += 1;
                     continue;
                 }
@@ -451,7 +459,7 @@ impl Conn {
                 }
                 if self.quiet {
                     self.quiet_lines += 1;
-                } else if !self.is_foreign(&line.text) {
+                } else if self.judge_all || !self.is_foreign(&line.text) {
                     let mark = if line.crlf {
                         ""
                     } else {

@@ -547,7 +547,10 @@ pub fn self_check(addr: SocketAddr, end: Instant) -> Result<(), String> {
         if let Some(pos) = buf.iter().position(|&b| b == b'\n') {
             let line = &buf[..pos];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            return if line == b"PONG:selfcheck" {
+            return if line == b"PONG:selfcheck" || line.starts_with(b"PING:") {
+                // A keepalive PING instead of the PONG: the server is up and speaks the
+                // protocol; that it does not answer PING before registration is for the
+                // cases to judge ([KA-1]), not a failed launch.
                 Ok(())
             } else {
                 Err(format!(

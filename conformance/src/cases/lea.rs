@@ -33,7 +33,9 @@ pub static CASES: &[Case] = &[
         covers: &["LEA-2"],
         profiles: &[Core],
         role: Server,
-        needs: Needs::Shared,
+        // A server of its own: an UPDATE about any nick at all is judged (on a shared
+        // server a LEAVE for a made-up nick would pass for another case's user).
+        needs: Needs::Dedicated,
         slow: false,
         run: unregistered_no_leave,
     },
@@ -88,6 +90,7 @@ fn abrupt_leave(ctx: &mut Ctx<'_>) -> CaseResult {
 fn unregistered_no_leave(ctx: &mut Ctx<'_>) -> CaseResult {
     let mut obs = ctx.connect()?;
     let o = register_new(ctx, &mut obs, "obs")?;
+    obs.set_judge_all(true);
     // Quiet, with a PING, closed abruptly.
     let mut x = ctx.connect()?;
     x.send("PING:x")?;

@@ -13,6 +13,7 @@ use conformance::target::{InProcessServer, RunningServer, ServerKind};
 use reference_server::{Config, DbPath, Fault, Faults};
 
 /// The reference server and the profiles it claims (all of the server's).
+#[allow(dead_code)]
 pub fn server() -> (ServerKind, BTreeSet<Profile>) {
     (
         ServerKind::InProcess(Arc::new(Reference(Faults::NONE))),
