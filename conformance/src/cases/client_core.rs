@@ -556,7 +556,7 @@ fn exit_zero(ctx: &mut Ctx<'_>) -> CaseResult {
     h.answer_register(&[], None)?;
     h.run.close_stdin();
     super::cutil::expect_line_skipping(&mut h.srv, "QUIT", &[]).under("AUT-4")?;
-    h.srv.send("BYE")?;
+    h.srv.bye()?;
     let d = h.run.timeout() * 3;
     match h.run.wait_exit(d) {
         Some(0) => Ok(()),
@@ -680,7 +680,7 @@ fn exit_three(ctx: &mut Ctx<'_>) -> CaseResult {
     let d = h.run.timeout() * 3;
     loop {
         match h.srv.next_within(d)? {
-            Incoming::Line(l) if l.text == "QUIT" => h.srv.send("BYE")?,
+            Incoming::Line(l) if l.text == "QUIT" => h.srv.bye()?,
             Incoming::Line(_) => {}
             _ => break,
         }

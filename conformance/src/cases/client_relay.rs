@@ -242,7 +242,7 @@ fn no_ack_unshown(ctx: &mut Ctx<'_>) -> CaseResult {
             }
             Incoming::Line(l) if l.text == "PONG:after11" => return Ok(()),
             Incoming::Line(l) if l.text == "QUIT" => {
-                h.srv.send("BYE")?;
+                h.srv.bye()?;
             }
             Incoming::Line(_) => {}
             Incoming::Closed { .. } | Incoming::Timeout(_) => return Ok(()),

@@ -82,7 +82,8 @@ impl Hyb {
             port: port.to_string(),
             datadir: datadir.clone(),
         })?;
-        let srv = accept_client(&server, &mut 0, &run, start, timeout)?;
+        let mut run = run;
+        let srv = accept_client(&server, &mut 0, &mut run, start, timeout)?;
         Ok(Hyb {
             run,
             srv,
@@ -182,7 +183,7 @@ impl Hyb {
     pub fn quit(&mut self) -> Result<(), Failure> {
         self.run.cmd("quit")?;
         expect_line_skipping(&mut self.srv, "QUIT", &["ACK:"]).under("AUT-4")?;
-        self.srv.send("BYE")?;
+        self.srv.bye()?;
         let d = self.run.timeout() * 3;
         match self.run.wait_exit(d) {
             Some(0) => Ok(()),
@@ -210,7 +211,7 @@ impl Hyb {
             datadir: self.datadir.clone(),
         };
         self.run = ctx.client()?.launch(&l)?;
-        self.srv = accept_client(&self.server, &mut self.conns, &self.run, start, timeout)?;
+        self.srv = accept_client(&self.server, &mut self.conns, &mut self.run, start, timeout)?;
         Ok(())
     }
 
@@ -239,35 +240,38 @@ impl Hyb {
 }
 
 /// Accepts the client's server connection (`C<n>:`); a client that does not connect in
-/// time is an ERROR (it could not be run), with its exit status and stderr.
+/// time, or exits first, is an ERROR (it could not be run), with its exit status and stderr.
 fn accept_client(
     server: &Listener,
     conns: &mut usize,
-    run: &ClientRun,
+    run: &mut ClientRun,
     start: Duration,
     timeout: Duration,
 ) -> Result<Link, Failure> {
     *conns += 1;
-    server
-        .accept(
-            start,
-            Role::Server,
-            *conns,
-            timeout,
-            "the client's connection to {server}",
-        )
-        .map_err(|f| {
+    let end = std::time::Instant::now() + start;
+    loop {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        // In slices, so that a client that exits at once is reported at once.
+        let slice = left.min(Duration::from_millis(200));
+        if let Some(l) = server.accept_within(slice, Role::Server, *conns, timeout)? {
+            return Ok(l);
+        }
+        let exited = run.wait_exit(Duration::ZERO);
+        if exited.is_some() || left.is_zero() {
             let tail = run.log_tail();
-            Failure::target_error(format!(
-                "the client did not connect to the suite's server: {}{}",
-                f.message,
+            return Err(Failure::target_error(format!(
+                "the client did not connect to the suite's server at {} ({}){}",
+                server.addr,
+                describe_exit(exited, start),
                 if tail.is_empty() {
                     String::new()
                 } else {
                     format!("\nits stderr:\n{tail}")
                 }
-            ))
-        })
+            )));
+        }
+    }
 }
 
 /// `LIST:<nick>:<addr>...` (or `LISTPART`).

@@ -153,6 +153,15 @@ impl Link {
         })
     }
 
+    /// Answers a QUIT as a server does ([QUIT-1]): `BYE`, then the close.
+    pub fn bye(&mut self) -> Result<(), Failure> {
+        self.send("BYE")?;
+        self.tr
+            .note(format!("{} the suite closed the connection", self.sent_tag));
+        let _ = self.stream.shutdown(Shutdown::Both);
+        Ok(())
+    }
+
     /// Closes the connection (no goodbye).
     pub fn close(self) {
         self.tr
