@@ -19,8 +19,11 @@
 #   CONCURRENCY [256]        connection set-ups in flight; ngircd gets NGIRCD_CONCURRENCY [16]
 #                            (it listens with a backlog of 10 and scans every connection on each
 #                            loop, so many registrations at once make it slower, not faster)
-#   SLOW [1]                 also run the slow-reader workload against p2pchat once per round
-#   QUIET_MAX [20]           seconds to wait, before each run, for other load to go away
+#   WORKLOADS ["fanout rtt idle slow"]  which workloads to run (slow: against p2pchat only,
+#                            once per round)
+#   NICE [-10 as root, else 0]  niceness of the servers and the generator, so that other work
+#                            on a shared machine disturbs the measurements less
+#   QUIET_MAX [5]           seconds to wait, before each run, for other load to go away
 #   OUT [bench/results.jsonl]  JSON lines of every run (appended to a fresh file)
 #   NO_INSTALL [unset]       set to skip apt-get
 set -euo pipefail
@@ -41,8 +44,12 @@ IDLE_CLIENTS=${IDLE_CLIENTS:-1000}
 THREADS=${THREADS:-1}
 CONCURRENCY=${CONCURRENCY:-256}
 NGIRCD_CONCURRENCY=${NGIRCD_CONCURRENCY:-16}
-QUIET_MAX=${QUIET_MAX:-20}
+QUIET_MAX=${QUIET_MAX:-5}
+if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
+
 OUT=${OUT:-$here/results.jsonl}
+WORKLOADS=${WORKLOADS:-"fanout rtt idle slow"}
+want() { [[ " $WORKLOADS " == *" $1 "* ]]; }
 
 say() { printf '[compare] %s\n' "$*" >&2; }
 
@@ -133,7 +140,7 @@ start_server() {
     p2pchat)
       server_proto=p2pchat
       # Rate limit and keepalive off: the benchmark floods on purpose and idles on purpose.
-      "$server_bin" --bind 127.0.0.1:0 --memory-db --rate-burst 0 --keepalive 0 \
+      nice -n "$NICE" "$server_bin" --bind 127.0.0.1:0 --memory-db --rate-burst 0 --keepalive 0 \
         --idle-timeout 0 --max-connections 19000 >"$tmp/p2pchat.out" 2>"$tmp/p2pchat.err" &
       server_pid=$!
       for _ in $(seq 1 200); do
@@ -172,7 +179,7 @@ DNS = no
 Ident = no
 PAM = no
 EOF
-      ngircd -n -f "$conf" >"$tmp/ngircd.log" 2>&1 &
+      nice -n "$NICE" ngircd -n -f "$conf" >"$tmp/ngircd.log" 2>&1 &
       ;;
     inspircd)
       server_proto=irc; port=$(pick_port); conf="$tmp/inspircd.conf"
@@ -194,7 +201,7 @@ EOF
 <options prefixquit="Quit: " syntaxhints="no" announcets="yes">
 <security maxtargets="20">
 EOF
-      inspircd --nofork --runasroot --config="$conf" >"$tmp/inspircd.out" 2>&1 &
+      nice -n "$NICE" inspircd --nofork --runasroot --config="$conf" >"$tmp/inspircd.out" 2>&1 &
       ;;
     redis)
       server_proto=resp; port=$(pick_port); conf="$tmp/redis.conf"
@@ -212,7 +219,7 @@ daemonize no
 logfile ""
 dir $tmp
 EOF
-      redis-server "$conf" >"$tmp/redis.log" 2>&1 &
+      nice -n "$NICE" redis-server "$conf" >"$tmp/redis.log" 2>&1 &
       ;;
     *) say "unknown server $name"; return 1 ;;
   esac
@@ -245,7 +252,7 @@ run_one() { # server workload args...
   local conc=$CONCURRENCY
   [ "$name" = ngircd ] && conc=$NGIRCD_CONCURRENCY
   say "run $round: $name $workload $*"
-  if ! "$bench" "$workload" --proto "$server_proto" --addr "$server_addr" --pid "$server_pid" \
+  if ! nice -n "$NICE" "$bench" "$workload" --proto "$server_proto" --addr "$server_addr" --pid "$server_pid" \
       --label "$name" --threads "$THREADS" --concurrency "$conc" "$@" >>"$OUT" 2>>"$tmp/bench.log"; then
     say "FAILED: $name $workload $* ($(tail -n1 "$tmp/bench.log"))"
     echo "- failed: \`$workload $*\` against $name: $(tail -n1 "$tmp/bench.log")" >>"$tmp/failures.md"
@@ -263,21 +270,21 @@ for round in $(seq 1 "$RUNS"); do
   read -r -a order <<<"$SERVERS"
   shift_by=$(( (round - 1) % ${#order[@]} ))
   order=("${order[@]:shift_by}" "${order[@]:0:shift_by}")
-  for n in $FANOUT_CLIENTS; do
+  want fanout && for n in $FANOUT_CLIENTS; do
     for s in "${order[@]}"; do
       run_one "$s" fanout --clients "$n" --senders "$SENDERS" --window "$WINDOW" "${timing[@]}"
     done
   done
-  for s in "${order[@]}"; do
+  want rtt && for s in "${order[@]}"; do
     run_one "$s" rtt --bg-clients "$RTT_BG_CLIENTS" --bg-senders "$RTT_BG_SENDERS" \
       --bg-rate "$RTT_BG_RATE" "${timing[@]}"
   done
-  for n in $IDLE_CLIENTS; do
+  want idle && for n in $IDLE_CLIENTS; do
     for s in "${order[@]}"; do
       run_one "$s" idle --clients "$n" --warmup 0 --duration 1 --settle 1
     done
   done
-  if [ "${SLOW:-1}" = 1 ] && [[ " $SERVERS " == *" p2pchat "* ]]; then
+  if want slow && [[ " $SERVERS " == *" p2pchat "* ]]; then
     run_one p2pchat slow --clients 100 --senders "$SENDERS" --window "$WINDOW" --duration 8 --warmup 0.5
   fi
 done
@@ -295,7 +302,8 @@ notes="$tmp/notes.md"
   echo "  \`commandrate=1000000000 fakelag=\"no\" threshold=1000000\`, 1 GiB sendq, \`localmax\`/\`globalmax\` 100,000;"
   echo "  redis without persistence and with \`client-output-buffer-limit pubsub 0 0 0\`."
   echo "- Workloads: $RUNS rounds, servers alternating and rotated each round, each server restarted"
-  echo "  for each run; $WARMUP s warm-up then $DURATION s measured; $THREADS generator thread(s)."
+  echo "  for each run; $WARMUP s warm-up then $DURATION s measured; $THREADS generator thread(s);"
+  echo "  servers and generator at niceness $NICE."
   echo "  Fan-out: $SENDERS senders, a window of $WINDOW messages each, 80-byte messages. Deliveries/s ="
   echo "  payload lines received by clients per second, the same count for every protocol: p2pchat relays"
   echo "  to all registered clients including the sender (the echo completes the sender's window); IRC"
