@@ -35,6 +35,21 @@ pub fn main(
     expect: Expect,
     baseline: Option<(String, BTreeSet<String>)>,
 ) -> ExitCode {
+    main_with_expected(target, test, env, expect, baseline, None)
+}
+
+/// [`main`], and then the verdicts are diffed against a checked-in expected-results file
+/// (`<case ID> <VERDICT>` per line, `#` comments), as tungstenite diffs its Autobahn
+/// results: any change of a verdict fails the run, with the diff. With
+/// `P2PCHAT_BLESS=1` the file is rewritten from this run instead (review the diff).
+pub fn main_with_expected(
+    target: Target,
+    test: &str,
+    env: Vec<(String, String)>,
+    expect: Expect,
+    baseline: Option<(String, BTreeSet<String>)>,
+    expected: Option<&str>,
+) -> ExitCode {
     let mut args = Arguments::from_args();
     if args.test_threads.is_none() {
         // Cases mostly wait on the network: more threads than cores is right.
@@ -153,7 +168,75 @@ pub fn main(
             println!("reports written to {}", dir.display());
         }
     }
-    conclusion.exit_code()
+    let mut code = conclusion.exit_code();
+    if let Some(path) = expected.filter(|_| !args.list && !results.is_empty()) {
+        match diff_expected(
+            path,
+            &results,
+            args.filter.is_none() && args.skip.is_empty(),
+        ) {
+            Ok(None) => println!("verdicts match {path}"),
+            Ok(Some(diff)) => {
+                println!("\nVERDICTS DIFFER FROM {path}:\n{diff}");
+                code = ExitCode::FAILURE;
+            }
+            Err(e) => {
+                println!("\n{e}");
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
+    code
+}
+
+/// Compares the verdicts of a run with an expected-results file; `Ok(None)` when they
+/// match, `Ok(Some(diff))` when not. `complete`: every case was run (so a case listed in
+/// the file and not run is a difference too).
+pub fn diff_expected(
+    path: &str,
+    results: &[crate::verdict::CaseReport],
+    complete: bool,
+) -> Result<Option<String>, String> {
+    let bless = std::env::var("P2PCHAT_BLESS").is_ok_and(|v| !v.is_empty() && v != "0");
+    if bless && complete {
+        let mut text = String::from(
+            "# Expected verdict of every case against this target, diffed by `cargo test -p \
+             conformance`.\n# Regenerate with P2PCHAT_BLESS=1 and review the diff.\n",
+        );
+        for r in results {
+            text.push_str(&format!("{} {}\n", r.id, r.verdict));
+        }
+        std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let mut want = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if let Some((id, v)) = line.split_once(' ') {
+            want.insert(id.to_owned(), v.trim().to_owned());
+        }
+    }
+    let mut diff = Vec::new();
+    for r in results {
+        match want.remove(&r.id) {
+            Some(v) if v == r.verdict.as_str() => {}
+            Some(v) => diff.push(format!("  {}: expected {v}, got {}", r.id, r.verdict)),
+            None => diff.push(format!(
+                "  {}: not in the file (a new case?), got {}",
+                r.id, r.verdict
+            )),
+        }
+    }
+    if complete {
+        for id in want.keys() {
+            diff.push(format!("  {id}: in the file, but no such case was run"));
+        }
+    }
+    Ok((!diff.is_empty()).then(|| {
+        diff.push("  (if the change is right: P2PCHAT_BLESS=1 and review the diff)".into());
+        diff.join("\n")
+    }))
 }
 
 /// Reads a baseline file for a harness: `P2PCHAT_BASELINE` if set, else `default` (a path

@@ -55,11 +55,17 @@ fn main() -> ExitCode {
         // The in-process reference runs with short timers: its slow cases take seconds.
         target.slow = true;
     }
-    harness::main(
+    // The reference's verdicts are checked in: any change shows up as a diff.
+    let expected = (!settings.names_a_target()).then_some(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/expected/reference.txt"
+    ));
+    harness::main_with_expected(
         target,
         "conformance",
         settings.as_env(),
         Expect::Verdicts,
         baseline,
+        expected,
     )
 }

@@ -38,11 +38,15 @@ fn main() -> ExitCode {
         }
     };
     debug_assert_eq!(target.server_profiles(), BTreeSet::from([Profile::Core]));
-    harness::main(
+    harness::main_with_expected(
         target,
         "python_example",
         Vec::new(),
         Expect::ExactlyClaimed,
         None,
+        Some(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/expected/python-core-server.txt"
+        )),
     )
 }
