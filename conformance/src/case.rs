@@ -122,6 +122,8 @@ pub struct Ctx<'a> {
     pub updates_not_judged: bool,
     /// Our users that are registered now, in registration order: (nick, address).
     pub online: Vec<(String, String)>,
+    /// The server's timers and limits, as the target declares them.
+    pub limits: crate::target::ServerLimits,
 }
 
 #[derive(Debug)]
@@ -164,6 +166,7 @@ impl<'a> Ctx<'a> {
             warnings: Vec::new(),
             updates_not_judged: false,
             online: Vec::new(),
+            limits: crate::target::ServerLimits::default(),
         }
     }
 

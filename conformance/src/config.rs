@@ -10,15 +10,16 @@
 //! | `P2PCHAT_CLIENT_PROFILES` | `--client-profiles` | `client_profiles` | client profiles claimed (default `core`; `all` for the reference) |
 //! | `P2PCHAT_TIMEOUT_SCALE` | `--timeout-scale` | `timeout_scale` | multiplies every deadline |
 //! | `P2PCHAT_SLOW` | `--slow` | `slow` | run the slow cases (server timers) |
+//! | `P2PCHAT_SERVER_LIMITS` | `--server-limits` | `server_limits` | the server's timers and limits, e.g. `keepalive=2,idle=5,partial=2,max_connections=200` |
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::profile::{self, Profile};
-use crate::target::{ClientTarget, ServerKind, ServerTarget, Target};
+use crate::target::{ClientTarget, ServerKind, ServerLimits, ServerTarget, Target};
 
 /// The environment variables the suite reads, in the order replay commands show them.
-pub const ENV_VARS: [&str; 8] = [
+pub const ENV_VARS: [&str; 9] = [
     "P2PCHAT_SERVER_CMD",
     "P2PCHAT_SERVER_ADDR",
     "P2PCHAT_SERVER_PROFILES",
@@ -27,6 +28,7 @@ pub const ENV_VARS: [&str; 8] = [
     "P2PCHAT_CLIENT_PROFILES",
     "P2PCHAT_TIMEOUT_SCALE",
     "P2PCHAT_SLOW",
+    "P2PCHAT_SERVER_LIMITS",
 ];
 
 /// One implementation's settings, from the environment, flags or a manifest entry.
@@ -43,6 +45,8 @@ pub struct TargetSettings {
     pub client_profiles: Option<String>,
     pub timeout_scale: Option<f64>,
     pub slow: Option<bool>,
+    /// The server's timers and limits as it declares them ([`ServerLimits::parse`]).
+    pub server_limits: Option<String>,
     /// Directory the launch commands run in (manifest: relative to the manifest file).
     pub workdir: Option<PathBuf>,
 }
@@ -84,6 +88,7 @@ impl TargetSettings {
                 })
                 .transpose()?,
             slow: var("P2PCHAT_SLOW").map(|v| !matches!(v.trim(), "0" | "false" | "no")),
+            server_limits: var("P2PCHAT_SERVER_LIMITS"),
             workdir: None,
         })
     }
@@ -119,6 +124,10 @@ impl TargetSettings {
                 .or_else(|| self.client_profiles.clone()),
             timeout_scale: other.timeout_scale.or(self.timeout_scale),
             slow: other.slow.or(self.slow),
+            server_limits: other
+                .server_limits
+                .clone()
+                .or_else(|| self.server_limits.clone()),
             workdir: other.workdir.clone().or_else(|| self.workdir.clone()),
         }
     }
@@ -144,6 +153,7 @@ impl TargetSettings {
             "P2PCHAT_TIMEOUT_SCALE",
             self.timeout_scale.map(|f| f.to_string()),
         );
+        put("P2PCHAT_SERVER_LIMITS", self.server_limits.clone());
         put(
             "P2PCHAT_SLOW",
             self.slow.filter(|s| *s).map(|_| "1".to_owned()),
@@ -170,6 +180,7 @@ impl TargetSettings {
         );
         put("--client-profiles", self.client_profiles.clone());
         put("--timeout-scale", self.timeout_scale.map(|f| f.to_string()));
+        put("--server-limits", self.server_limits.clone());
         put(
             "--workdir",
             self.workdir
@@ -258,6 +269,12 @@ impl TargetSettings {
             client,
             timeout_scale: self.timeout_scale.unwrap_or(1.0),
             slow: self.slow.unwrap_or(false),
+            limits: self
+                .server_limits
+                .as_deref()
+                .map(ServerLimits::parse)
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 }

@@ -123,11 +123,12 @@ impl Session {
         if let ServerKind::Unavailable(why) = &server.kind {
             return Some((Verdict::Error, why.clone()));
         }
-        if case.slow && !self.target.slow {
+        if case.slow && !self.target.slow && !self.target.limits.timers_short() {
             return Some((
                 Verdict::NotRun,
                 "slow case (it waits for the server's own timers, up to ~2 minutes); run it with \
-                 P2PCHAT_SLOW=1 or the runner's --slow"
+                 P2PCHAT_SLOW=1 or the runner's --slow, or declare short timers with \
+                 P2PCHAT_SERVER_LIMITS (e.g. keepalive=2,idle=5,partial=2)"
                     .into(),
             ));
         }
@@ -277,7 +278,8 @@ impl Session {
                 }
             }
         };
-        let ctx = Ctx::new(case, Some(server_ref), None, self.scale(), &claims);
+        let mut ctx = Ctx::new(case, Some(server_ref), None, self.scale(), &claims);
+        ctx.limits = self.target.limits;
         self.finish(case, ctx, started)
     }
 

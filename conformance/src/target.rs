@@ -101,6 +101,79 @@ pub struct Target {
     pub timeout_scale: f64,
     /// Run the slow cases (which wait for the server's own timers).
     pub slow: bool,
+    /// The server's timers and limits, as declared (PROTOCOL.md §17 defaults otherwise).
+    pub limits: ServerLimits,
+}
+
+/// A server's timers and limits as its implementer declares them, so that the cases that
+/// wait for them ([KA-3], [LIM-3], [LIM-4]) can be run in seconds against a server with
+/// short settings instead of being slow or NOT_RUN. Unset values are §17's defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ServerLimits {
+    /// Silence before the keepalive PING (default 30 s).
+    pub keepalive: Option<Duration>,
+    /// Silence before ERR:TIMEOUT (default 90 s).
+    pub idle: Option<Duration>,
+    /// An unfinished line before ERR:TIMEOUT (default 30 s).
+    pub partial: Option<Duration>,
+    /// Connections served at once (default 16384).
+    pub max_connections: Option<usize>,
+}
+
+impl ServerLimits {
+    /// Parses `keepalive=2,idle=5,partial=2,max_connections=200` (seconds; any subset).
+    pub fn parse(s: &str) -> Result<ServerLimits, String> {
+        let mut l = ServerLimits::default();
+        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (k, v) = item
+                .split_once('=')
+                .ok_or_else(|| format!("server limits: {item:?} is not key=value"))?;
+            let secs = || {
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite() && *f > 0.0)
+                    .map(Duration::from_secs_f64)
+                    .ok_or_else(|| format!("server limits: {k}={v} is not a number of seconds"))
+            };
+            match k.trim() {
+                "keepalive" => l.keepalive = Some(secs()?),
+                "idle" | "idle_timeout" => l.idle = Some(secs()?),
+                "partial" | "partial_timeout" => l.partial = Some(secs()?),
+                "max_connections" => {
+                    l.max_connections = Some(v.trim().parse().map_err(|_| {
+                        format!("server limits: max_connections={v} is not a number")
+                    })?)
+                }
+                other => {
+                    return Err(format!(
+                        "server limits: unknown key {other:?} (keepalive, idle, partial, \
+                         max_connections)"
+                    ));
+                }
+            }
+        }
+        Ok(l)
+    }
+
+    pub fn keepalive(&self) -> Duration {
+        self.keepalive.unwrap_or(Duration::from_secs(30))
+    }
+
+    pub fn idle(&self) -> Duration {
+        self.idle.unwrap_or(Duration::from_secs(90))
+    }
+
+    pub fn partial(&self) -> Duration {
+        self.partial.unwrap_or(Duration::from_secs(30))
+    }
+
+    /// Whether the timers a case waits for are short enough (10 s) to run it without
+    /// `--slow`.
+    pub fn timers_short(&self) -> bool {
+        let short = |d: Option<Duration>| d.is_some_and(|d| d <= Duration::from_secs(10));
+        short(self.keepalive) && short(self.idle) && short(self.partial)
+    }
 }
 
 impl Target {
@@ -620,5 +693,19 @@ mod tests {
         assert!(split_command("a 'b").is_err());
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("--port"), "--port");
+    }
+
+    #[test]
+    fn parses_server_limits() {
+        let l = ServerLimits::parse("keepalive=2, idle=5,partial=0.5,max_connections=200").unwrap();
+        assert_eq!(l.keepalive(), Duration::from_secs(2));
+        assert_eq!(l.partial(), Duration::from_millis(500));
+        assert_eq!(l.max_connections, Some(200));
+        assert!(l.timers_short());
+        let d = ServerLimits::parse("").unwrap();
+        assert_eq!(d.idle(), Duration::from_secs(90));
+        assert!(!d.timers_short());
+        assert!(ServerLimits::parse("keepalive=x").is_err());
+        assert!(ServerLimits::parse("speed=3").is_err());
     }
 }

@@ -131,7 +131,7 @@ fn server_cases() -> Vec<&'static Case> {
 /// with a verdict other than PASS/FAIL/WARN, with the verdict).
 fn judge(fault: Fault, cases: &[&'static Case]) -> (BTreeSet<String>, Vec<String>) {
     let settings = TargetSettings {
-        slow: Some(true),
+        server_limits: Some("keepalive=2,idle=5,partial=2,max_connections=200".into()),
         ..TargetSettings::default()
     };
     let target = settings

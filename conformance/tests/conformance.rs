@@ -51,9 +51,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if !settings.names_a_target() && settings.slow.is_none() {
-        // The in-process reference runs with short timers: its slow cases take seconds.
-        target.slow = true;
+    if !settings.names_a_target() {
+        // The in-process reference runs with short timers (common/server.rs): declared, its
+        // slow cases take seconds.
+        target.limits = conformance::target::ServerLimits::parse(
+            "keepalive=2,idle=5,partial=2,max_connections=200",
+        )
+        .expect("limits");
     }
     // The reference's verdicts are checked in: any change shows up as a diff.
     let expected = (!settings.names_a_target()).then_some(concat!(

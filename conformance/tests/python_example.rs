@@ -24,7 +24,8 @@ fn main() -> ExitCode {
     let settings = TargetSettings {
         server_cmd: Some(cmd),
         server_profiles: Some("core".into()),
-        slow: Some(true),
+        // Its timers and limits, declared: the slow cases run in seconds.
+        server_limits: Some("keepalive=2,idle=5,partial=2,max_connections=200".into()),
         timeout_scale: TargetSettings::from_env()
             .ok()
             .and_then(|s| s.timeout_scale),

@@ -57,6 +57,11 @@ struct Cli {
     /// partial-line timeouts, up to about 2 minutes).
     #[arg(long, env = "P2PCHAT_SLOW")]
     slow: bool,
+    /// The server's timers and limits, so that the cases that wait for them run in seconds
+    /// (and LIM-3 knows how many connections to open): e.g.
+    /// `keepalive=2,idle=5,partial=2,max_connections=200` (seconds; any subset).
+    #[arg(long, env = "P2PCHAT_SERVER_LIMITS", value_name = "LIST")]
+    server_limits: Option<String>,
     /// Directory the launch commands run in.
     #[arg(long, value_name = "DIR")]
     workdir: Option<PathBuf>,
@@ -145,6 +150,7 @@ fn real_main() -> Result<u8> {
         client_profiles: cli.client_profiles.clone(),
         timeout_scale: cli.timeout_scale,
         slow: cli.slow.then_some(true),
+        server_limits: cli.server_limits.clone(),
         workdir: cli.workdir.clone(),
     };
     // (name, settings, the arguments that select this target again)

@@ -126,7 +126,8 @@ fn keepalive(ctx: &mut Ctx<'_>) -> CaseResult {
     let slice = ctx.scaled(Duration::from_millis(500));
     let start = Instant::now();
     // KA-3: a PING within the keepalive interval (default 30 s).
-    let ping_by = start + ctx.scaled(Duration::from_secs(35));
+    let ping_wait = ctx.limits.keepalive() + Duration::from_secs(5);
+    let ping_by = start + ctx.scaled(ping_wait);
     loop {
         let left = ping_by.saturating_duration_since(Instant::now());
         match live.next_within(left.min(slice))? {
@@ -143,10 +144,15 @@ fn keepalive(ctx: &mut Ctx<'_>) -> CaseResult {
             }
             other => {
                 ctx.warn(
-                    Failure::violation("no keepalive PING on an idle connection within 35 s")
-                        .req("KA-3")
-                        .expected("PING:<token>")
-                        .got(other.describe()),
+                    Failure::violation(format!(
+                        "no keepalive PING on an idle connection within {:.0} s (keepalive {:.0} \
+                         s, as declared or §17's default)",
+                        ping_wait.as_secs_f64(),
+                        ctx.limits.keepalive().as_secs_f64()
+                    ))
+                    .req("KA-3")
+                    .expected("PING:<token>")
+                    .got(other.describe()),
                 );
                 break;
             }
@@ -154,7 +160,8 @@ fn keepalive(ctx: &mut Ctx<'_>) -> CaseResult {
     }
     live.set_auto_pong(true);
     // KA-3: the silent connection is closed with ERR:TIMEOUT (default idle timeout 90 s).
-    let close_by = start + ctx.scaled(Duration::from_secs(100));
+    let close_wait = ctx.limits.idle() + Duration::from_secs(10);
+    let close_by = start + ctx.scaled(close_wait);
     loop {
         let left = close_by.saturating_duration_since(Instant::now());
         match silent.next_within(left.min(slice))? {
@@ -186,8 +193,13 @@ fn keepalive(ctx: &mut Ctx<'_>) -> CaseResult {
             }
             Incoming::Timeout(_) => {
                 ctx.warn(
-                    Failure::violation("the silent connection was still open after 100 s")
-                        .req("KA-3"),
+                    Failure::violation(format!(
+                        "the silent connection was still open after {:.0} s (idle timeout {:.0} \
+                         s, as declared or §17's default)",
+                        close_wait.as_secs_f64(),
+                        ctx.limits.idle().as_secs_f64()
+                    ))
+                    .req("KA-3"),
                 );
                 return Ok(());
             }

@@ -289,15 +289,20 @@ fn flood(ctx: &mut Ctx<'_>) -> CaseResult {
     }
 }
 
-/// Connections the limit case opens at most.
-const MAX_CONNECTIONS: usize = 300;
+/// Connections the limit case opens at most, unless the target declares its limit.
+const DEFAULT_MAX_CONNECTIONS: usize = 300;
 
 fn connection_limit(ctx: &mut Ctx<'_>) -> CaseResult {
+    // A declared limit is tried (and a few more); else up to 300.
+    let max_connections = ctx
+        .limits
+        .max_connections
+        .map_or(DEFAULT_MAX_CONNECTIONS, |m| (m + 5).min(5000));
     let mut open: Vec<Conn> = Vec::new();
     ctx.note(format!(
-        "opening up to {MAX_CONNECTIONS} connections, each checked with PING (lines not shown)"
+        "opening up to {max_connections} connections, each checked with PING (lines not shown)"
     ));
-    for i in 0..MAX_CONNECTIONS {
+    for i in 0..max_connections {
         let mut c = ctx.connect()?;
         c.set_quiet(true);
         c.send_raw_quiet(format!("PING:n{i}\r\n").as_bytes())?;
@@ -343,7 +348,7 @@ fn connection_limit(ctx: &mut Ctx<'_>) -> CaseResult {
         }
     }
     Err(Failure::not_run(format!(
-        "the server served all {MAX_CONNECTIONS} connections the suite opens: its connection \
+        "the server served all {max_connections} connections the suite opens: its connection \
          limit (if any) is higher, so LIM-3 could not be observed"
     )))
 }
@@ -352,7 +357,8 @@ fn partial_line_timeout(ctx: &mut Ctx<'_>) -> CaseResult {
     let mut c = ctx.connect()?;
     c.set_auto_pong(false);
     c.send_raw(b"PING:unfinished")?;
-    let end = Instant::now() + ctx.scaled(Duration::from_secs(40));
+    let wait = ctx.limits.partial() + Duration::from_secs(10);
+    let end = Instant::now() + ctx.scaled(wait);
     loop {
         match c.next_within(end.saturating_duration_since(Instant::now()))? {
             Incoming::Line(l) if l.text.starts_with("PING:") => continue,
@@ -372,9 +378,12 @@ fn partial_line_timeout(ctx: &mut Ctx<'_>) -> CaseResult {
                 ));
             }
             Incoming::Timeout(_) => {
-                return Err(Failure::violation(
-                    "a line left unfinished for 40 s was not cut off",
-                ));
+                return Err(Failure::violation(format!(
+                    "a line left unfinished for {:.0} s was not cut off (partial-line \
+                         timeout {:.0} s, as declared or §17's default)",
+                    wait.as_secs_f64(),
+                    ctx.limits.partial().as_secs_f64()
+                )));
             }
         }
     }
