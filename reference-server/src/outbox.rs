@@ -30,6 +30,9 @@ pub enum Taken {
     Overflow,
 }
 
+/// A buffer bigger than this is not recycled as the next queue.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
 /// A connection's outbound queue.
 #[derive(Debug)]
 pub struct Outbox {
@@ -83,10 +86,24 @@ impl Outbox {
 
     /// Swaps the queued bytes into `buf` (which the writer has fully written and
     /// cleared), and records them as in flight.
+    ///
+    /// Under load the two buffers alternate (the writer's emptied one becomes the new
+    /// queue, so nothing is allocated per wake-up); when nothing is queued, the queue
+    /// gives its buffer up, so an idle connection holds none ([LIM-1]'s cost bound,
+    /// and memory per idle connection).
     pub fn take(&self, buf: &mut Vec<u8>) -> Taken {
         let mut g = self.lock();
         if g.overflow {
             return Taken::Overflow;
+        }
+        if g.pending.is_empty() {
+            g.pending = Vec::new();
+            g.in_flight = buf.len();
+            return Taken::Ok;
+        }
+        if buf.capacity() > KEEP_CAPACITY {
+            // Do not keep a burst's large buffer as the next queue.
+            *buf = Vec::new();
         }
         std::mem::swap(&mut g.pending, buf);
         g.in_flight = buf.len();
@@ -114,5 +131,30 @@ impl Outbox {
             Taken::Ok
         };
         (std::mem::take(&mut g.pending), taken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_queue_holds_no_buffer() {
+        let o = Outbox::new(1 << 20);
+        let mut w = Vec::new();
+        o.push(&[b'x'; 5000]);
+        assert_eq!(o.take(&mut w), Taken::Ok);
+        assert_eq!(w.len(), 5000);
+        // The writer wrote it all; more arrives and is taken: the buffers alternate.
+        w.clear();
+        o.push(b"line\r\n");
+        assert_eq!(o.take(&mut w), Taken::Ok);
+        assert_eq!(w, b"line\r\n");
+        assert!(o.lock().pending.capacity() >= 5000, "recycled under load");
+        // Nothing more: the queue lets its buffer go.
+        w.clear();
+        assert_eq!(o.take(&mut w), Taken::Ok);
+        assert!(w.is_empty());
+        assert_eq!(o.lock().pending.capacity(), 0);
     }
 }
