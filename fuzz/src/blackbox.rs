@@ -175,14 +175,16 @@ fn target() -> &'static Mutex<Target> {
             Err(e) => panic!("bad P2PCHAT_* settings: {e}"),
         };
         let scale = settings.timeout_scale.unwrap_or(1.0);
-        let kind = if settings.server_cmd.is_some() || settings.server_addr.is_some() {
-            match settings.build("fuzz", None) {
-                Ok(t) => match t.server {
-                    Some(s) => s.kind,
-                    None => panic!("no server named by P2PCHAT_SERVER_CMD/ADDR"),
-                },
-                Err(e) => panic!("bad P2PCHAT_* settings: {e}"),
+        let kind = if let Some(template) = &settings.server_cmd {
+            if !template.contains("{port}") {
+                panic!("P2PCHAT_SERVER_CMD has no {{port}} placeholder: {template:?}");
             }
+            ServerKind::Command {
+                template: template.clone(),
+                workdir: settings.workdir.clone(),
+            }
+        } else if let Some(addr) = &settings.server_addr {
+            ServerKind::Address(addr.clone())
         } else {
             ServerKind::InProcess(Arc::new(ReferenceInProcess))
         };
@@ -466,7 +468,7 @@ pub fn run(data: &[u8]) {
             }
             11 => {
                 let _ = writeln!(log, "C{} reads", c.n);
-                let end = Instant::now() + Duration::from_millis(20);
+                let end = Instant::now() + Duration::from_millis(5);
                 c.read_until(end, |_| false);
             }
             12 => {

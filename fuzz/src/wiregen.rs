@@ -156,7 +156,7 @@ pub fn ip(b: &mut Bytes<'_>) -> Ip {
         0 => "127.0.0.1".to_owned(),
         1 => "::1".to_owned(),
         2 => Ipv4Addr::from(b.u32().max(1)).to_string(),
-        3 | 4 | 5 => {
+        3..=5 => {
             let mut o = [0u8; 16];
             for x in &mut o {
                 *x = b.u8();
@@ -253,7 +253,7 @@ pub fn ticket(b: &mut Bytes<'_>, known: &Known) -> Ticket {
 pub fn msg_id(b: &mut Bytes<'_>, known: &Known) -> MsgId {
     let n = match b.u8() % 4 {
         0 | 1 if !known.ids.is_empty() => b.pick(&known.ids).get(),
-        0 | 1 | 2 => 1 + u64::from(b.u8() % 8),
+        0..=2 => 1 + u64::from(b.u8() % 8),
         _ => MAX_MSG_ID - u64::from(b.u8() % 2),
     };
     MsgId::new(n).unwrap_or_else(|_| fallback_id())
