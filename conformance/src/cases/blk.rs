@@ -101,6 +101,26 @@ pub static CASES: &[Case] = &[
         slow: false,
         run: blocks_survive_restart,
     },
+    Case {
+        id: "SRV-BLK-010",
+        title: "a BLOCKS reply longer than MAX_LINE is split into BLOCKSPART lines, then BLOCKS",
+        covers: &["BLK-4"],
+        profiles: &[Block],
+        role: Server,
+        needs: Needs::Shared,
+        slow: false,
+        run: blocks_split,
+    },
+    Case {
+        id: "SRV-BLK-011",
+        title: "SEND from a blocked sender to a full mailbox is MAILBOX_FULL, as for anyone",
+        covers: &["BLK-6", "RLY-7"],
+        profiles: &[Block, Relay],
+        role: Server,
+        needs: Needs::Dedicated,
+        slow: false,
+        run: blocked_sender_full_mailbox,
+    },
 ];
 
 /// Registers a fresh owned user (a token is required: block depends on relay).
@@ -337,4 +357,131 @@ fn blocks_survive_restart(ctx: &mut Ctx<'_>) -> CaseResult {
     a.send(&send(&ub.nick, "after restart"))?;
     a.expect_with("SENT:<id>:LIVE", |l| parse_sent(l, "LIVE"))?;
     b.barrier().under("BLK-8")
+}
+
+fn blocks_split(ctx: &mut Ctx<'_>) -> CaseResult {
+    ctx.updates_not_judged = true;
+    let mut a = ctx.connect()?;
+    register_new(ctx, &mut a, "a")?;
+    // 70 nicks of 32 characters: 70 × 33 octets do not fit one line of 2048.
+    let nicks: Vec<String> = (0..70)
+        .map(|i| ctx.nick(&format!("b{i:02}{}", "x".repeat(32))))
+        .collect();
+    let lines: Vec<String> = nicks.iter().map(|n| format!("BLOCK:{n}")).collect();
+    a.set_quiet(true);
+    a.send_batch(&lines)?;
+    for n in &nicks {
+        a.expect(&format!("BLOCKED:{n}")).under("BLK-1")?;
+    }
+    a.set_quiet(false);
+    a.send("BLOCKS")?;
+    let mut got: Vec<String> = Vec::new();
+    let mut parts = 0;
+    loop {
+        let l = a.line("BLOCKSPART:<nicks> or BLOCKS:<nicks>")?;
+        if l.raw.len() > 2048 {
+            return fail(
+                "BLK-4",
+                format!(
+                    "a line of the BLOCKS reply has {} octets (MAX_LINE is 2048): a reply that \
+                     does not fit is split into BLOCKSPART lines",
+                    l.raw.len()
+                ),
+            );
+        }
+        let (last, rest) = if let Some(r) = l.text.strip_prefix("BLOCKSPART:") {
+            (false, r)
+        } else if l.text == "BLOCKS" {
+            (true, "")
+        } else if let Some(r) = l.text.strip_prefix("BLOCKS:") {
+            (true, r)
+        } else {
+            return Err(Failure::violation("not a line of a BLOCKS reply")
+                .req("BLK-4")
+                .expected("BLOCKSPART:<nick>... or BLOCKS[:<nick>...]")
+                .got(l.text));
+        };
+        if !rest.is_empty() {
+            for n in rest.split(':') {
+                if !crate::wire::is_nick(n) {
+                    return fail("BLK-4", format!("{n:?} in the BLOCKS reply breaks `nick`"));
+                }
+                got.push(n.to_owned());
+            }
+        } else if !last {
+            return fail("BLK-4", "an empty BLOCKSPART line".to_owned());
+        }
+        if last {
+            break;
+        }
+        parts += 1;
+    }
+    ctx.note(format!("{parts} BLOCKSPART lines, then BLOCKS"));
+    if got != nicks {
+        return Err(Failure::violation(
+            "the BLOCKSPART... BLOCKS reply does not name every blocked nick once, in the order \
+             blocked",
+        )
+        .req("BLK-4")
+        .expected(format!("{} nicks, {}...", nicks.len(), nicks[0]))
+        .got(format!("{} nicks", got.len())));
+    }
+    a.barrier()
+}
+
+/// Most messages the case sends to fill a mailbox before it gives up (NOT_RUN).
+const FILL_MAX: usize = 3000;
+
+fn blocked_sender_full_mailbox(ctx: &mut Ctx<'_>) -> CaseResult {
+    ctx.updates_not_judged = true;
+    // The recipient blocks the sender, then goes away.
+    let mut r = ctx.connect()?;
+    let ur = owned(ctx, &mut r, "full")?;
+    let mut s = ctx.connect()?;
+    let us = owned(ctx, &mut s, "blocked")?;
+    block(&mut r, &us.nick)?;
+    quit(ctx, r, Some(&ur.nick))?;
+    // Another sender fills the mailbox, 150 lines per connection (within any burst limit).
+    let mut sent = 0;
+    let mut full = false;
+    let mut n = 0;
+    while !full && sent < FILL_MAX {
+        n += 1;
+        let mut f = ctx.connect()?;
+        let uf = register_new(ctx, &mut f, &format!("f{n}"))?;
+        let batch: Vec<String> = (0..150)
+            .map(|i| send(&ur.nick, &format!("m{n}x{i}")))
+            .collect();
+        f.set_quiet(true);
+        f.send_batch(&batch)?;
+        for _ in 0..batch.len() {
+            let l = f.line("SENT:<id>:QUEUED or ERR:MAILBOX_FULL")?;
+            if parse_sent(&l.text, "QUEUED").is_ok() {
+                if full {
+                    return fail("RLY-7", format!("{} after MAILBOX_FULL", l.text));
+                }
+                sent += 1;
+            } else if crate::wire::parse_err(&l.text).is_ok_and(|e| e.code == "MAILBOX_FULL") {
+                full = true;
+            } else {
+                return Err(Failure::violation("unexpected reply to SEND")
+                    .req("RLY-7")
+                    .expected("SENT:<id>:QUEUED or ERR:MAILBOX_FULL:<len>:<text>")
+                    .got(l.text));
+            }
+        }
+        f.set_quiet(false);
+        quit(ctx, f, Some(&uf.nick))?;
+    }
+    if !full {
+        return Err(Failure::not_run(format!(
+            "{sent} messages were accepted for one recipient without MAILBOX_FULL: the quota is \
+             above what the case sends"
+        )));
+    }
+    ctx.note(format!("the mailbox is full after {sent} messages"));
+    // The blocked sender gets MAILBOX_FULL, exactly as anyone else would.
+    s.send(&send(&ur.nick, "blocked and full"))?;
+    s.expect_err("MAILBOX_FULL").under("BLK-6")?;
+    s.barrier()
 }
