@@ -7,7 +7,12 @@
 //! `fuzz/seeds/hub_sequences/` (the seed corpus and the minimized inputs of past
 //! findings) is replayed too.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::needless_update
+)]
 
 #[path = "../../fuzz/src/bytes.rs"]
 mod bytes;
