@@ -407,7 +407,7 @@ pub fn matrix(results: &[CaseReport]) -> String {
             .collect();
         let cell = if cases.is_empty() {
             if r.role == Role::Client && pending.contains(&r.id) {
-                "(client case pending: phase 2)".to_owned()
+                "(client case pending)".to_owned()
             } else {
                 "NO CASE".to_owned()
             }

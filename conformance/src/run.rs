@@ -220,6 +220,17 @@ impl Session {
 
     fn execute(&self, case: &'static Case, started: Instant) -> CaseReport {
         if case.role == Role::Client {
+            // A dedicated client case runs with no other client case of this process
+            // running (in any session): no other child process is being forked meanwhile,
+            // which could hold a copy of its pipes until it execs.
+            static CLIENTS: RwLock<()> = RwLock::new(());
+            let _exclusive;
+            let _shared;
+            if case.needs == Needs::Dedicated {
+                _exclusive = Some(CLIENTS.write().unwrap_or_else(|e| e.into_inner()));
+            } else {
+                _shared = Some(CLIENTS.read().unwrap_or_else(|e| e.into_inner()));
+            }
             let client = self.target.client.clone();
             let claims: BTreeSet<Profile> = client
                 .as_ref()

@@ -24,6 +24,20 @@ macro_rules! case {
     };
 }
 
+/// CLI-RLY-004 closes the client's standard output and requires its writes to fail: no
+/// other case may be forking a child process meanwhile (a child between fork and exec holds
+/// a copy of every pipe, the read end included), so it runs alone.
+const ALONE: Case = Case {
+    id: "CLI-RLY-004",
+    title: "a MSG that cannot be shown (standard output closed) is not ACKed",
+    covers: &["CLI-5"],
+    profiles: &[Relay],
+    role: Client,
+    needs: Needs::Dedicated,
+    slow: false,
+    run: no_ack_unshown,
+};
+
 pub static CASES: &[Case] = &[
     case!(
         "CLI-RLY-001",
@@ -46,13 +60,7 @@ pub static CASES: &[Case] = &[
         [Relay],
         dedup_across_restart
     ),
-    case!(
-        "CLI-RLY-004",
-        "a MSG that cannot be shown (standard output closed) is not ACKed",
-        ["CLI-5"],
-        [Relay],
-        no_ack_unshown
-    ),
+    ALONE,
     case!(
         "CLI-REG-002",
         "the TOKEN is kept and sent in the next REGISTER after a restart (same {datadir})",
