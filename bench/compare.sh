@@ -24,7 +24,9 @@
 #   NICE [-10 as root, else 0]  niceness of the servers and the generator, so that other work
 #                            on a shared machine disturbs the measurements less
 #   QUIET_MAX [5]           seconds to wait, before each run, for other load to go away
-#   OUT [bench/results.jsonl]  JSON lines of every run (appended to a fresh file)
+#   OUT [bench/results.jsonl]  JSON lines of every run (a fresh file); the notes on how they
+#                            were made go beside it (results.notes.md)
+#   EXTRA_RESULTS, EXTRA_NOTES  more JSON-lines files and a Markdown file for the report
 #   NO_INSTALL [unset]       set to skip apt-get
 set -euo pipefail
 
@@ -291,7 +293,7 @@ done
 elapsed=$(( $(date -u +%s) - started ))
 
 # --- the report -----------------------------------------------------------------------
-notes="$tmp/notes.md"
+notes="${OUT%.jsonl}.notes.md"
 {
   echo "- Servers: p2pchat-server $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?') (release build, \`--memory-db --rate-burst 0 --keepalive 0 --idle-timeout 0\`)"
   command -v ngircd >/dev/null && echo "  · $(ngircd --version 2>/dev/null | head -n1)"
@@ -304,30 +306,40 @@ notes="$tmp/notes.md"
   echo "- Workloads: $RUNS rounds, servers alternating and rotated each round, each server restarted"
   echo "  for each run; $WARMUP s warm-up then $DURATION s measured; $THREADS generator thread(s);"
   echo "  servers and generator at niceness $NICE."
-  echo "  Fan-out: $SENDERS senders, a window of $WINDOW messages each, 80-byte messages. Deliveries/s ="
-  echo "  payload lines received by clients per second, the same count for every protocol: p2pchat relays"
-  echo "  to all registered clients including the sender (the echo completes the sender's window); IRC"
-  echo "  does not echo a channel message to its sender, so each message reaches N−1 clients and the"
-  echo "  first non-sending client is the designated receiver that completes every sender's window;"
-  echo "  redis publishers are $SENDERS extra connections (a subscribed connection cannot publish), each"
-  echo "  message reaches the N subscribers, and the first subscriber completes the windows."
-  echo "  Fan-out latency is send → receipt over all deliveries; with a window it measures queueing"
-  echo "  (about window × senders × clients ÷ throughput), not an idle server's latency."
-  echo "- Round trip: one private message at a time from A to B (p2pchat \`SEND\` → \`MSG\`, B answers"
-  echo "  \`ACK\`; IRC \`PRIVMSG B\`; redis \`PUBLISH\` to B's own channel), send → receipt at B, on a"
-  echo "  generator thread of its own, while a background fan-out of $RTT_BG_CLIENTS clients and"
-  echo "  $RTT_BG_SENDERS senders at $RTT_BG_RATE messages/s each runs on the other."
-  echo "- Memory per idle connection: (VmRSS with N clients set up, 1 s after the last) − (VmRSS"
-  echo "  before connecting), ÷ N; p2pchat clients registered, IRC clients registered and joined to"
-  echo "  \`#bench\`, redis clients subscribed. Registration broadcasts a JOIN to everyone in p2pchat and"
-  echo "  IRC (N² lines in all), so buffers freed after the joins count where the allocator keeps them."
-  echo "- Slow reader (p2pchat only): 100 clients and $SENDERS senders as in the fan-out, plus one"
-  echo "  client that registers and never reads again (4 KiB receive buffer); 8 s."
+  if want fanout; then
+    echo "  Fan-out: $SENDERS senders, a window of $WINDOW messages each, 80-byte messages. Deliveries/s ="
+    echo "  payload lines received by clients per second, the same count for every protocol: p2pchat relays"
+    echo "  to all registered clients including the sender (the echo completes the sender's window); IRC"
+    echo "  does not echo a channel message to its sender, so each message reaches N−1 clients and the"
+    echo "  first non-sending client is the designated receiver that completes every sender's window;"
+    echo "  redis publishers are $SENDERS extra connections (a subscribed connection cannot publish), each"
+    echo "  message reaches the N subscribers, and the first subscriber completes the windows."
+    echo "  Fan-out latency is send → receipt over all deliveries; with a window it measures queueing"
+    echo "  (about window × senders × clients ÷ throughput), not an idle server's latency."
+  fi
+  if want rtt; then
+    echo "- Round trip: one private message at a time from A to B (p2pchat \`SEND\` → \`MSG\`, B answers"
+    echo "  \`ACK\`; IRC \`PRIVMSG B\`; redis \`PUBLISH\` to B's own channel), send → receipt at B, on a"
+    echo "  generator thread of its own, while a background fan-out of $RTT_BG_CLIENTS clients and"
+    echo "  $RTT_BG_SENDERS senders at $RTT_BG_RATE messages/s each runs on the other."
+  fi
+  if want idle; then
+    echo "- Memory per idle connection: (VmRSS with N clients set up, 1 s after the last) − (VmRSS"
+    echo "  before connecting), ÷ N; p2pchat clients registered, IRC clients registered and joined to"
+    echo "  \`#bench\`, redis clients subscribed. Registration broadcasts a JOIN to everyone in p2pchat and"
+    echo "  IRC (N² lines in all), so buffers freed after the joins count where the allocator keeps them."
+  fi
+  if want slow; then
+    echo "- Slow reader (p2pchat only): 100 clients and $SENDERS senders as in the fan-out, plus one"
+    echo "  client that registers and never reads again (4 KiB receive buffer); 8 s."
+  fi
   echo "- CPU: \`generator CPU\` and \`server CPU\` are cores used during the measured window"
   echo "  (/proc/<pid>/stat); \`machine_cpu\` in the JSON is the whole machine, so the rest is other"
   echo "  processes or network softirq. Total time: ${elapsed} s."
   if [ -s "$tmp/failures.md" ]; then echo "- Failed runs:"; sed 's/^/  /' "$tmp/failures.md"; fi
 } >"$notes"
-"$bench" report "$OUT" --markdown "$here/RESULTS.md" --svg "$here/results.svg" --notes "$notes"
+# shellcheck disable=SC2086 # EXTRA_RESULTS is a list of files
+"$bench" report "$OUT" ${EXTRA_RESULTS:-} --markdown "$here/RESULTS.md" --svg "$here/results.svg" \
+  --notes "$notes" ${EXTRA_NOTES:+--notes "$EXTRA_NOTES"}
 say "done in ${elapsed} s: $here/RESULTS.md, $here/results.svg, $OUT ($failures failed runs)"
 [ "$failures" -eq 0 ]

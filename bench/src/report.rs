@@ -24,9 +24,9 @@ pub struct ReportArgs {
     /// The date to print (default: today, UTC).
     #[arg(long)]
     pub date: Option<String>,
-    /// A Markdown file appended as the "Notes" section.
+    /// Markdown files appended, in order, as the "Notes" section (repeat for several).
     #[arg(long)]
-    pub notes: Option<PathBuf>,
+    pub notes: Vec<PathBuf>,
     /// The server the others are compared with.
     #[arg(long, default_value = "p2pchat")]
     pub baseline: String,
@@ -60,12 +60,14 @@ pub fn main(a: &ReportArgs) -> anyhow::Result<()> {
     }
     anyhow::ensure!(!results.is_empty(), "no results in {:?}", a.inputs);
     let date = a.date.clone().unwrap_or_else(today);
-    let notes = match &a.notes {
-        Some(p) => {
-            Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
-        }
-        None => None,
-    };
+    let mut notes = String::new();
+    for p in &a.notes {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        notes.push_str(text.trim_end());
+        notes.push('\n');
+    }
+    let notes = (!notes.is_empty()).then_some(notes);
     let svg_name = relative_name(&a.svg, &a.markdown);
     let md = markdown(
         &results,
