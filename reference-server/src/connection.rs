@@ -9,13 +9,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use spec::machine::server_conn::{ConnLimits, ServerConn, Step, TimerStep};
 use spec::{ErrorCode, Frame, Framer, ServerLine};
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::hub::{ConnId, Hub, Now, Outcome, Sink};
 use crate::idhash::IdMap;
-use crate::outbox::{Outbox, Taken};
+use crate::outbox::{Flushed, Outbox, Taken};
 
 /// State shared by every connection: the hub and the connections' output queues,
 /// under one lock so that lines reach every queue in the order the hub made them
@@ -30,11 +29,69 @@ pub(crate) struct Shared {
 #[derive(Debug, Default)]
 pub(crate) struct Outboxes(pub IdMap<ConnId, Arc<Outbox>>);
 
-impl Sink for Outboxes {
+/// The hub's sink during one connection's steps: lines go into the queues; the
+/// queues that were empty are handed to their writers ([`Touched`]).
+pub(crate) struct Deliver<'a> {
+    pub map: &'a Outboxes,
+    /// The connection whose steps these are: its own task writes its queue next.
+    pub own: ConnId,
+    pub touched: &'a mut Touched,
+}
+
+impl Sink for Deliver<'_> {
     fn send(&mut self, conn: ConnId, line: &[u8]) {
-        if let Some(o) = self.0.get(&conn) {
-            o.push(line);
+        if let Some(o) = self.map.0.get(&conn)
+            && o.push(line)
+            && conn != self.own
+        {
+            self.touched.add(o);
         }
+    }
+}
+
+/// Steps that reach at most this many other connections write their queues
+/// themselves.
+const DIRECT_FLUSH_MAX: usize = 4;
+
+/// The other connections' queues that steps made non-empty, and who writes them.
+///
+/// Steps that reached few connections (a private message, a reply) write their queues
+/// themselves once the hub lock is released ([`Touched::flush`]), one `write()` each,
+/// from this thread: the recipients' tasks are not woken, and a message goes from the
+/// sender's read to the recipient's socket without a task switch. Once more were
+/// reached (a broadcast), their tasks are woken instead, each to write when it runs
+/// everything queued by then in one `write()`, so that the lines of several broadcasts
+/// share a system call.
+#[derive(Default)]
+pub(crate) struct Touched {
+    direct: Vec<Arc<Outbox>>,
+    waking: bool,
+}
+
+impl Touched {
+    fn add(&mut self, o: &Arc<Outbox>) {
+        if self.waking {
+            o.wake();
+        } else if self.direct.len() < DIRECT_FLUSH_MAX {
+            self.direct.push(Arc::clone(o));
+        } else {
+            self.waking = true;
+            for d in self.direct.drain(..) {
+                d.wake();
+            }
+            o.wake();
+        }
+    }
+
+    /// Writes the queues kept for writing here (call without the hub lock); a queue
+    /// that cannot be written now is left to its own task.
+    pub(crate) fn flush(&mut self) {
+        for o in self.direct.drain(..) {
+            if o.flush() != Flushed::Idle {
+                o.wake();
+            }
+        }
+        self.waking = false;
     }
 }
 
@@ -106,16 +163,14 @@ struct Conn {
     outbox: Arc<Outbox>,
     sm: ServerConn,
     input: Input,
-    /// Bytes taken from the outbox, written up to `off`.
-    writing: Vec<u8>,
-    off: usize,
+    /// The socket is full (or the write budget was used): wait until it is writable.
+    want_write: bool,
     ending: Option<Ending>,
 }
 
 /// Serves one accepted connection until it ends. The outbox is already registered in
 /// `ctx.shared.outboxes` under `id`.
 pub(crate) async fn serve(
-    stream: TcpStream,
     id: ConnId,
     ctx: Arc<Ctx>,
     outbox: Arc<Outbox>,
@@ -142,10 +197,11 @@ pub(crate) async fn serve(
         ctx,
         outbox,
         input,
-        writing: Vec::new(),
-        off: 0,
+        want_write: false,
         ending: None,
     };
+    let outbox = Arc::clone(&c.outbox);
+    let stream = outbox.stream();
     let sleep = tokio::time::sleep_until((c.ctx.origin + FAR).into());
     tokio::pin!(sleep);
     let mut armed: Option<Duration> = None;
@@ -157,7 +213,7 @@ pub(crate) async fn serve(
                 .as_mut()
                 .reset((c.ctx.origin + deadline.unwrap_or(FAR)).into());
         }
-        let want_write = c.off < c.writing.len();
+        let want_write = c.want_write;
         tokio::select! {
             biased;
             _ = shutdown.changed() => {
@@ -165,18 +221,18 @@ pub(crate) async fn serve(
             }
             r = stream.readable() => match r {
                 Ok(()) => {
-                    if c.on_readable(&stream) {
+                    if c.on_readable(stream) {
                         // A full read budget: let the writers of what it produced run
                         // before reading more, so that a flood from one client does not
                         // fill the others' queues between two of their wake-ups.
-                        c.flush(&stream);
+                        c.flush();
                         tokio::task::yield_now().await;
                     }
                 }
                 Err(_) => c.ending = Some(Ending::Gone),
             },
             // Also while waiting to write: an overflow must be noticed ([LIM-1]).
-            _ = c.outbox.notified() => {}
+            _ = outbox.notified() => {}
             r = stream.writable(), if want_write => {
                 if r.is_err() {
                     c.ending = Some(Ending::Gone);
@@ -185,12 +241,12 @@ pub(crate) async fn serve(
             _ = &mut sleep, if armed.is_some() => c.on_timer(),
         }
         if c.ending.is_none() {
-            c.flush(&stream);
+            c.flush();
         }
     }
     // Boxed: the closing state (linger timer, write and read buffers) is only
     // allocated when a connection ends, not carried by every idle connection's task.
-    Box::pin(c.finish(stream)).await;
+    Box::pin(c.finish()).await;
 }
 
 impl Conn {
@@ -228,10 +284,13 @@ impl Conn {
         let mono = self.ctx.mono();
         let ctx = Arc::clone(&self.ctx);
         let mut guard: Option<MutexGuard<'_, Shared>> = None;
+        let mut touched = Touched::default();
         let mut input = std::mem::replace(&mut self.input, Input::Framer(Framer::new()));
         match &mut input {
             Input::Framer(f) => {
-                f.feed(data, |frame| self.on_frame(frame, mono, &ctx, &mut guard));
+                f.feed(data, |frame| {
+                    self.on_frame(frame, mono, &ctx, &mut guard, &mut touched)
+                });
                 self.sm.on_bytes(mono, f.in_partial_line());
             }
             #[cfg(feature = "faults")]
@@ -243,9 +302,9 @@ impl Conn {
                         continue;
                     }
                     if line.len() > spec::limits::MAX_LINE {
-                        self.on_frame(Frame::TooLong, mono, &ctx, &mut guard);
+                        self.on_frame(Frame::TooLong, mono, &ctx, &mut guard, &mut touched);
                     } else {
-                        self.on_frame(Frame::Line(&line), mono, &ctx, &mut guard);
+                        self.on_frame(Frame::Line(&line), mono, &ctx, &mut guard, &mut touched);
                     }
                 }
                 if buf.len() > spec::limits::MAX_LINE + 2 {
@@ -255,6 +314,8 @@ impl Conn {
             }
         }
         self.input = input;
+        drop(guard);
+        touched.flush();
     }
 
     fn on_frame<'a>(
@@ -263,6 +324,7 @@ impl Conn {
         mono: Duration,
         ctx: &'a Ctx,
         guard: &mut Option<MutexGuard<'a, Shared>>,
+        touched: &mut Touched,
     ) {
         if self.ending.is_some() {
             return;
@@ -289,7 +351,12 @@ impl Conn {
                     raw.extend_from_slice(b"\r\n");
                     let shared = guard.get_or_insert_with(|| ctx.lock());
                     let Shared { hub, outboxes } = &mut **shared;
-                    hub.relay_raw(self.id, &raw, outboxes);
+                    let mut sink = Deliver {
+                        map: outboxes,
+                        own: self.id,
+                        touched,
+                    };
+                    hub.relay_raw(self.id, &raw, &mut sink);
                     return;
                 }
                 step
@@ -323,10 +390,15 @@ impl Conn {
                 let now = ctx.now();
                 let shared = guard.get_or_insert_with(|| ctx.lock());
                 let Shared { hub, outboxes } = &mut **shared;
+                let sink = Deliver {
+                    map: outboxes,
+                    own: self.id,
+                    touched,
+                };
                 #[cfg(feature = "faults")]
                 let outcome = {
                     let mut sink = ErrSpy {
-                        inner: outboxes,
+                        inner: sink,
                         me: self.id,
                         saw_err: false,
                     };
@@ -338,7 +410,7 @@ impl Conn {
                     o
                 };
                 #[cfg(not(feature = "faults"))]
-                let outcome = hub.handle(self.id, cmd, now, outboxes);
+                let outcome = hub.handle(self.id, cmd, now, &mut { sink });
                 match outcome {
                     Outcome::Continue => {}
                     Outcome::Registered => self.sm.set_registered(),
@@ -366,7 +438,7 @@ impl Conn {
     }
 
     /// Writes what is queued, without waiting.
-    fn flush(&mut self, stream: &TcpStream) {
+    fn flush(&mut self) {
         if self.outbox.overflowed() {
             self.ending = Some(Ending::Last(ServerLine::error(
                 ErrorCode::SlowReader,
@@ -374,63 +446,53 @@ impl Conn {
             )));
             return;
         }
-        loop {
-            if self.off == self.writing.len() {
-                self.writing.clear();
-                self.off = 0;
-                if self.outbox.take(&mut self.writing) == Taken::Overflow {
-                    self.ending = Some(Ending::Last(ServerLine::error(
-                        ErrorCode::SlowReader,
-                        "too much unread output; closing",
-                    )));
-                    return;
-                }
-                if self.writing.is_empty() {
-                    // Idle: hold no buffer.
-                    if self.writing.capacity() > 0 {
-                        self.writing = Vec::new();
-                    }
-                    return;
-                }
+        self.want_write = match self.outbox.flush() {
+            // Busy: the other writer finishes, or wakes this task.
+            Flushed::Idle | Flushed::Busy => false,
+            Flushed::Blocked | Flushed::More => true,
+            Flushed::Overflow => {
+                self.ending = Some(Ending::Last(ServerLine::error(
+                    ErrorCode::SlowReader,
+                    "too much unread output; closing",
+                )));
+                false
             }
-            match stream.try_write(&self.writing[self.off..]) {
-                Ok(n) => {
-                    self.off += n;
-                    self.outbox.set_in_flight(self.writing.len() - self.off);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    self.ending = Some(Ending::Gone);
-                    return;
-                }
+            Flushed::Gone => {
+                self.ending = Some(Ending::Gone);
+                false
             }
-        }
+        };
     }
 
     /// Leaves the registry ([LEA-1]), sends the last lines within the linger time, and
     /// closes the socket.
-    async fn finish(mut self, stream: TcpStream) {
+    async fn finish(mut self) {
         self.sm.set_closed();
-        let (rest, taken) = {
+        let mut touched = Touched::default();
+        {
             let mut shared = self.ctx.lock();
             let Shared { hub, outboxes } = &mut *shared;
             outboxes.0.remove(&self.id);
-            hub.disconnect(self.id, outboxes);
-            self.outbox.close()
-        };
+            let mut sink = Deliver {
+                map: outboxes,
+                own: self.id,
+                touched: &mut touched,
+            };
+            hub.disconnect(self.id, &mut sink);
+        }
+        touched.flush();
+        let (mut out, off, rest, taken) = self.outbox.close();
         let ending = self.ending.take().unwrap_or(Ending::Gone);
         if matches!(ending, Ending::Gone) {
             return;
         }
-        let mut out = std::mem::take(&mut self.writing);
         let slow = taken == Taken::Overflow
             || matches!(&ending, Ending::Last(ServerLine::Err { code, .. })
                 if *code == spec::ErrCode::Known(ErrorCode::SlowReader));
         if slow {
             // [LIM-1]: what was queued is dropped; only the line being written is
             // finished (so that the client never sees half a line), then the reason.
-            let start = self.off.min(out.len());
+            let start = off.min(out.len());
             let end = if start == 0 || out[start - 1] == b'\n' {
                 start
             } else {
@@ -449,20 +511,32 @@ impl Conn {
             ServerLine::error(ErrorCode::SlowReader, "too much unread output; closing")
                 .encode(&mut out);
         }
-        let off = self.off.min(out.len());
-        close_gracefully(stream, &out[off..], self.ctx.linger).await;
+        let off = off.min(out.len());
+        close_gracefully(self.outbox.stream(), &out[off..], self.ctx.linger).await;
     }
 }
 
 /// Writes `last` ([ERR-2]: the last lines), shuts the socket down for writing, and
 /// reads until the client closes, so that unread input does not turn the close into a
 /// reset that could destroy the last line; all within `linger`.
-pub(crate) async fn close_gracefully(mut stream: TcpStream, last: &[u8], linger: Duration) {
+pub(crate) async fn close_gracefully(stream: &TcpStream, last: &[u8], linger: Duration) {
     let _ = tokio::time::timeout(linger, async {
-        if stream.write_all(last).await.is_err() {
-            return;
+        let mut off = 0;
+        while off < last.len() {
+            if stream.writable().await.is_err() {
+                return;
+            }
+            match stream.try_write(&last[off..]) {
+                Ok(n) => off += n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return,
+            }
         }
-        let _ = stream.shutdown().await;
+        let _ = socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write);
         let mut buf = [0u8; 1024];
         while stream.readable().await.is_ok() {
             match stream.try_read(&mut buf) {
@@ -480,7 +554,7 @@ pub(crate) async fn close_gracefully(mut stream: TcpStream, last: &[u8], linger:
 /// `CloseOnError` fault).
 #[cfg(feature = "faults")]
 struct ErrSpy<'a> {
-    inner: &'a mut Outboxes,
+    inner: Deliver<'a>,
     me: ConnId,
     saw_err: bool,
 }
@@ -523,7 +597,7 @@ mod tests {
             faults: crate::faults::Faults::NONE,
         });
         let (_tx, rx) = watch::channel(false);
-        let fut = serve(c.unwrap(), 1, ctx, Arc::new(Outbox::new(1 << 20)), rx);
+        let fut = serve(1, ctx, Arc::new(Outbox::new(c.unwrap(), 1 << 20)), rx);
         let size = std::mem::size_of_val(&fut);
         eprintln!("serve future: {size} bytes");
         // 1.2 KB in release; the closing state (3 KB with its buffers) is boxed.

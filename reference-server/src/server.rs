@@ -114,7 +114,7 @@ impl Server {
             }
             let id = next_id;
             next_id += 1;
-            let outbox = Arc::new(Outbox::new(ctx.max_outbound));
+            let outbox = Arc::new(Outbox::new(stream, ctx.max_outbound));
             ctx.lock().outboxes.0.insert(id, Arc::clone(&outbox));
             active.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(conn = id, %peer, "connected");
@@ -125,7 +125,7 @@ impl Server {
                 stop_rx.clone(),
             );
             tokio::spawn(async move {
-                connection::serve(stream, id, ctx2, outbox, stop).await;
+                connection::serve(id, ctx2, outbox, stop).await;
                 active2.fetch_sub(1, Ordering::Relaxed);
                 tracing::debug!(conn = id, "closed");
                 drop(done);
@@ -156,7 +156,7 @@ fn is_transient(e: &std::io::Error) -> bool {
 async fn refuse(stream: TcpStream, linger: std::time::Duration) {
     let mut line = Vec::new();
     ServerLine::error(ErrorCode::ServerFull, "the server is full; try later").encode(&mut line);
-    connection::close_gracefully(stream, &line, linger).await;
+    connection::close_gracefully(&stream, &line, linger).await;
 }
 
 /// Runs the server on `listener` with `config` until `shutdown` completes.
