@@ -1,5 +1,6 @@
-//! A store that keeps everything in memory: for tests, and for the `VolatileMailbox`
-//! fault. Nothing survives a restart.
+//! A store that keeps everything in memory: `--memory-db` (`DbPath::Memory`), tests,
+//! and the `VolatileMailbox` fault. Nothing survives a restart. Every operation is a
+//! map look-up (a `SEND` costs no SQL statement and no transaction).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,8 +13,8 @@ use super::{Store, StoreError, TokenHash, next_id};
 pub struct MemoryStore {
     owners: HashMap<String, TokenHash>,
     last_id: u64,
-    /// id → (recipient key, message)
-    messages: BTreeMap<u64, (String, Msg)>,
+    /// recipient key → id → message (a recipient with an empty mailbox is removed).
+    mailboxes: HashMap<String, BTreeMap<u64, Msg>>,
     blocks: HashMap<String, Vec<(String, Nick)>>,
 }
 
@@ -54,33 +55,46 @@ impl Store for MemoryStore {
             time,
             text: text.clone(),
         };
-        self.messages.insert(id.get(), (to.to_owned(), msg));
+        match self.mailboxes.get_mut(to) {
+            Some(m) => {
+                m.insert(id.get(), msg);
+            }
+            None => {
+                self.mailboxes
+                    .insert(to.to_owned(), BTreeMap::from([(id.get(), msg)]));
+            }
+        }
         Ok(id)
     }
 
     fn mailbox_len(&mut self, to: &str) -> Result<usize, StoreError> {
-        Ok(self.messages.values().filter(|(k, _)| k == to).count())
+        Ok(self.mailboxes.get(to).map_or(0, BTreeMap::len))
     }
 
     fn pending(&mut self, to: &str) -> Result<Vec<Msg>, StoreError> {
         Ok(self
-            .messages
-            .values()
-            .filter(|(k, _)| k == to)
-            .map(|(_, m)| m.clone())
-            .collect())
+            .mailboxes
+            .get(to)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default())
     }
 
     fn ack(&mut self, to: &str, id: MsgId) -> Result<(), StoreError> {
-        if self.messages.get(&id.get()).is_some_and(|(k, _)| k == to) {
-            self.messages.remove(&id.get());
+        if let Some(m) = self.mailboxes.get_mut(to) {
+            m.remove(&id.get());
+            if m.is_empty() {
+                self.mailboxes.remove(to);
+            }
         }
         Ok(())
     }
 
     #[cfg(feature = "faults")]
     fn ack_any(&mut self, id: MsgId) -> Result<(), StoreError> {
-        self.messages.remove(&id.get());
+        for m in self.mailboxes.values_mut() {
+            m.remove(&id.get());
+        }
+        self.mailboxes.retain(|_, m| !m.is_empty());
         Ok(())
     }
 
