@@ -32,8 +32,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use reference_server::entropy::CountingEntropy;
@@ -55,6 +54,16 @@ const MAX_CONNS: usize = 64;
 pub const RAW_MAX: usize = 2100;
 /// Most steps per input.
 const MAX_STEPS: usize = 400;
+
+/// Steps and lines kept for a failure report.
+const LOG_KEEP: usize = 120;
+
+/// One entry of the failure report.
+#[derive(Debug)]
+enum Note {
+    Text(String),
+    Out(ConnId, Vec<u8>),
+}
 
 /// What one connection holds.
 #[derive(Debug)]
@@ -135,8 +144,8 @@ pub struct Harness {
     bound: usize,
     model: Model,
     known: Known,
-    /// A readable account of the steps so far (printed with a failure).
-    log: String,
+    /// The last steps and lines (printed with a failure), formatted only then.
+    log: VecDeque<Note>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -263,7 +272,10 @@ impl Harness {
             bound,
             model: Model::default(),
             known: Known::default(),
-            log: format!("quota {quota}, queue bound {bound}, store {}\n", sel & 1),
+            log: VecDeque::from([Note::Text(format!(
+                "quota {quota}, queue bound {bound}, store {}",
+                sel & 1
+            ))]),
         }
     }
 
@@ -275,11 +287,31 @@ impl Harness {
     }
 
     fn fail(&self, what: &str) -> ! {
-        let tail: String = {
-            let lines: Vec<&str> = self.log.lines().collect();
-            lines[lines.len().saturating_sub(60)..].join("\n")
-        };
-        panic!("{what}\n--- the last steps ---\n{tail}");
+        let tail: Vec<String> = self
+            .log
+            .iter()
+            .map(|n| match n {
+                Note::Text(t) => t.clone(),
+                Note::Out(c, raw) => {
+                    format!("  S{c}: {}", abbreviate(&String::from_utf8_lossy(raw)))
+                }
+            })
+            .collect();
+        panic!("{what}\n--- the last steps ---\n{}", tail.join("\n"));
+    }
+
+    fn note(&mut self, text: String) {
+        if self.log.len() >= LOG_KEEP {
+            self.log.pop_front();
+        }
+        self.log.push_back(Note::Text(text));
+    }
+
+    fn note_out(&mut self, c: ConnId, raw: &[u8]) {
+        if self.log.len() >= LOG_KEEP {
+            self.log.pop_front();
+        }
+        self.log.push_back(Note::Out(c, raw.to_vec()));
     }
 
     fn pick_conn(&self, b: &mut Bytes<'_>) -> Option<ConnId> {
@@ -305,7 +337,7 @@ impl Harness {
                 overflow: false,
             },
         );
-        let _ = writeln!(self.log, "C{id} connects");
+        self.note(format!("C{id} connects"));
         Some(id)
     }
 
@@ -361,7 +393,7 @@ impl Harness {
             }
             8 => {
                 let Some(c) = self.pick_conn(b) else { return };
-                let _ = writeln!(self.log, "C{c} closes");
+                self.note(format!("C{c} closes"));
                 self.end(c);
             }
             9 => {
@@ -423,7 +455,7 @@ impl Harness {
             .map(|(id, _)| *id)
             .collect();
         for c in over {
-            let _ = writeln!(self.log, "C{c} closed: SLOW_READER");
+            self.note(format!("C{c} closed: SLOW_READER"));
             self.end(c);
         }
     }
@@ -447,22 +479,19 @@ impl Harness {
             self.fail(&format!("C{c}: the framer holds {n} octets (FRM-4)"));
         }
         for f in frames {
+            match &f {
+                None => self.note(format!("C{c}: <line too long>")),
+                Some(l) => self.note(format!(
+                    "C{c}: {}",
+                    String::from_utf8_lossy(&l[..l.len().min(160)])
+                )),
+            }
             let Some(conn) = self.conns.get_mut(&c) else {
                 return;
             };
             let step = match &f {
-                None => {
-                    let _ = writeln!(self.log, "C{c}: <line too long>");
-                    conn.sm.on_too_long(mono)
-                }
-                Some(l) => {
-                    let _ = writeln!(
-                        self.log,
-                        "C{c}: {}",
-                        String::from_utf8_lossy(&l[..l.len().min(160)])
-                    );
-                    conn.sm.on_line(l, mono)
-                }
+                None => conn.sm.on_too_long(mono),
+                Some(l) => conn.sm.on_line(l, mono),
             };
             self.check_conn_step(c, f.as_deref(), &step);
             match step {
@@ -555,7 +584,7 @@ impl Harness {
                 continue;
             }
             conn.queued += bytes.len();
-            let _ = writeln!(self.log, "  S{c}: {}", abbreviate(&line.to_string()));
+            self.note_out(c, &bytes);
             self.known.learn(&line);
         }
     }
@@ -565,14 +594,6 @@ impl Harness {
         let Some(body) = raw.strip_suffix(b"\r\n") else {
             self.fail(&format!("S{c}: a line without CRLF: {raw:?} (FRM-7)"));
         };
-        if body.len() > MAX_LINE
-            && !open_findings()
-            && let Some(l) = lenient_long_reply(body)
-        {
-            // F2 (reported, not fixed yet): the hub does not split long LIST and
-            // BLOCKS replies. Accepted here so that the rest stays checked.
-            return l;
-        }
         if body.len() > MAX_LINE {
             self.fail(&format!(
                 "S{c}: a line of {} octets, longer than MAX_LINE: {} (REG-2/BLK-4: split it)",
@@ -945,7 +966,7 @@ impl Harness {
     fn tick(&mut self, adv: Duration) {
         self.mono += adv;
         self.unix += adv.as_secs();
-        let _ = writeln!(self.log, "time +{adv:?}");
+        self.note(format!("time +{adv:?}"));
         let ids: Vec<ConnId> = self.conns.keys().copied().collect();
         for c in ids {
             for _ in 0..3 {
@@ -969,7 +990,7 @@ impl Harness {
                             self.fail(&format!("C{c}: a timer closed with {line}"));
                         }
                         self.deliver(vec![(c, line)]);
-                        let _ = writeln!(self.log, "C{c} closed: TIMEOUT");
+                        self.note(format!("C{c} closed: TIMEOUT"));
                         self.end(c);
                         break;
                     }
@@ -1041,49 +1062,6 @@ impl Harness {
             self.fail(&format!("mailbox of {k} holds {n}, quota {}", self.quota));
         }
     }
-}
-
-/// Whether to check the findings reported and not yet fixed in the reference server
-/// (see `fuzz/README.md`, "Findings"); off so that CI stays green until they are
-/// fixed. Turn on with `P2PCHAT_FUZZ_OPEN_FINDINGS=1`.
-fn open_findings() -> bool {
-    std::env::var_os("P2PCHAT_FUZZ_OPEN_FINDINGS").is_some_and(|v| v != "0")
-}
-
-/// Reads a `LIST` or `BLOCKS` reply longer than `MAX_LINE` entry by entry (finding
-/// F2): each entry is decoded on its own, through the spec's decoder.
-fn lenient_long_reply(body: &[u8]) -> Option<ServerLine> {
-    let text = std::str::from_utf8(body).ok()?;
-    if let Some(rest) = text.strip_prefix("BLOCKS:") {
-        let nicks = rest
-            .split(':')
-            .map(|n| Nick::new(n).ok())
-            .collect::<Option<Vec<_>>>()?;
-        return Some(ServerLine::Blocks { nicks });
-    }
-    let mut rest = text.strip_prefix("LIST")?;
-    let mut users = Vec::new();
-    while !rest.is_empty() {
-        // ":" nick ":" ip ":" port, the ip maybe in brackets.
-        let r = rest.strip_prefix(':')?;
-        let nick_end = r.find(':')?;
-        let after_nick = &r[nick_end + 1..];
-        let ip_end = if after_nick.starts_with('[') {
-            after_nick.find(']')? + 1
-        } else {
-            after_nick.find(':')?
-        };
-        let after_ip = &after_nick[ip_end + 1..];
-        let port_end = after_ip.find(':').unwrap_or(after_ip.len());
-        let entry_len = 1 + nick_end + 1 + ip_end + 1 + port_end;
-        let one = format!("USER{}", &rest[..entry_len]);
-        match ServerLine::decode(one.as_bytes()).ok()? {
-            ServerLine::User { user } => users.push(user),
-            _ => return None,
-        }
-        rest = &rest[entry_len..];
-    }
-    Some(ServerLine::List { users })
 }
 
 /// A 32-character nick spelled by the input.
