@@ -18,5 +18,6 @@ pub mod procfs;
 pub mod proto;
 pub mod report;
 pub mod result;
+pub mod soak;
 pub mod target;
 pub mod workload;

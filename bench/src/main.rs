@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use bench::report::{self, ReportArgs};
+use bench::soak::{self, SoakArgs};
 use bench::workload::emit;
 use bench::workload::fanout::{self, FanoutArgs};
 use bench::workload::idle::{self, IdleArgs};
@@ -32,6 +33,8 @@ enum Command {
     Slow(SlowArgs),
     /// A tiny fan-out and round trip for CI; fails if nothing was delivered.
     Smoke(SmokeArgs),
+    /// Crash safety: private messages under load while the server is SIGKILLed and restarted.
+    Soak(SoakArgs),
     /// Reads JSON results and writes the Markdown report and the SVG chart.
     Report(ReportArgs),
 }
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Idle(a) => idle::main(a).and_then(|r| emit(&r)),
         Command::Slow(a) => slow::main(a).and_then(|r| emit(&r)),
         Command::Smoke(a) => smoke::main(a),
+        Command::Soak(a) => soak::main(a),
         Command::Report(a) => report::main(a),
     };
     match outcome {
