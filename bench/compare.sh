@@ -26,7 +26,8 @@
 #   QUIET_MAX [5]           seconds to wait, before each run, for other load to go away
 #   OUT [bench/results.jsonl]  JSON lines of every run (a fresh file); the notes on how they
 #                            were made go beside it (results.notes.md)
-#   EXTRA_RESULTS, EXTRA_NOTES  more JSON-lines files and a Markdown file for the report
+#   EXTRA_RESULTS, EXTRA_NOTES, PREFACE  more JSON-lines files, a notes file and a
+#                            findings file (placed first) for the report
 #   NO_INSTALL [unset]       set to skip apt-get
 set -euo pipefail
 
@@ -340,6 +341,6 @@ notes="${OUT%.jsonl}.notes.md"
 } >"$notes"
 # shellcheck disable=SC2086 # EXTRA_RESULTS is a list of files
 "$bench" report "$OUT" ${EXTRA_RESULTS:-} --markdown "$here/RESULTS.md" --svg "$here/results.svg" \
-  --notes "$notes" ${EXTRA_NOTES:+--notes "$EXTRA_NOTES"}
+  --notes "$notes" ${EXTRA_NOTES:+--notes "$EXTRA_NOTES"} ${PREFACE:+--preface "$PREFACE"}
 say "done in ${elapsed} s: $here/RESULTS.md, $here/results.svg, $OUT ($failures failed runs)"
 [ "$failures" -eq 0 ]

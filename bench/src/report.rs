@@ -24,6 +24,9 @@ pub struct ReportArgs {
     /// The date to print (default: today, UTC).
     #[arg(long)]
     pub date: Option<String>,
+    /// A Markdown file placed right after the header, before the tables (findings).
+    #[arg(long)]
+    pub preface: Option<PathBuf>,
     /// Markdown files appended, in order, as the "Notes" section (repeat for several).
     #[arg(long)]
     pub notes: Vec<PathBuf>,
@@ -68,6 +71,12 @@ pub fn main(a: &ReportArgs) -> anyhow::Result<()> {
         notes.push('\n');
     }
     let notes = (!notes.is_empty()).then_some(notes);
+    let preface = match &a.preface {
+        Some(p) => {
+            Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+        }
+        None => None,
+    };
     let svg_name = relative_name(&a.svg, &a.markdown);
     let md = markdown(
         &results,
@@ -75,6 +84,7 @@ pub fn main(a: &ReportArgs) -> anyhow::Result<()> {
         &date,
         &machine(),
         notes.as_deref(),
+        preface.as_deref(),
         &svg_name,
     );
     std::fs::write(&a.markdown, md).with_context(|| format!("writing {}", a.markdown.display()))?;
@@ -218,6 +228,7 @@ fn markdown(
     date: &str,
     machine: &str,
     notes: Option<&str>,
+    preface: Option<&str>,
     svg_name: &str,
 ) -> String {
     let g = group(results);
@@ -235,6 +246,9 @@ fn markdown(
          \"rest of machine\" is what neither the generator nor the server used (other \
          processes, network softirq): when it is high, the run shared the machine.\n"
     );
+    if let Some(p) = preface {
+        let _ = writeln!(md, "{}\n", p.trim_end());
+    }
     let _ = writeln!(md, "![results]({svg_name})\n");
     let _ = writeln!(md, "## Summary (medians)\n");
     let _ = write!(md, "| server |");
@@ -617,7 +631,15 @@ mod tests {
             run("rtt", "p2pchat", 102, 1e5),
             run("idle", "redis", 1000, 0.0),
         ];
-        let md = markdown(&rs, "p2pchat", "2026-01-01", "m", Some("n"), "results.svg");
+        let md = markdown(
+            &rs,
+            "p2pchat",
+            "2026-01-01",
+            "m",
+            Some("n"),
+            Some("p"),
+            "results.svg",
+        );
         assert!(md.contains("| p2pchat | 2.00 M |"), "{md}");
         assert!(md.contains("| redis | 1.00 M (0.50×) |"), "{md}");
         assert!(md.contains("4.0 KiB"));
