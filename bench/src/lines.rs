@@ -23,11 +23,6 @@ impl Splitter {
         Splitter::default()
     }
 
-    /// Octets buffered of an unfinished line (at most [`KEEP`]).
-    pub fn pending(&self) -> usize {
-        self.partial.len()
-    }
-
     /// Feeds bytes read from the connection; calls `f` for each complete line, without
     /// its terminator.
     #[inline]
