@@ -423,6 +423,53 @@ impl Conn {
         }
     }
 
+    /// Logs a connection cut off by one of its bounds, with the figure it passed
+    /// ([LIM-1], [LIM-2], [LIM-4], [KA-3]).
+    fn log_cut_off(&self, ending: &Ending, slow: bool) {
+        let conn = self.id;
+        let limits = &self.ctx.limits;
+        let secs = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64());
+        if slow {
+            tracing::warn!(
+                conn,
+                max_outbound_bytes = self.ctx.max_outbound,
+                "cut off: ERR:SLOW_READER, unsent output passed its bound"
+            );
+            return;
+        }
+        let Ending::Last(ServerLine::Err { code, .. }) = ending else {
+            return;
+        };
+        if *code == spec::ErrCode::Known(ErrorCode::Flood) {
+            tracing::warn!(
+                conn,
+                rate_burst = limits.rate_burst,
+                rate_per_sec = limits.rate_per_sec,
+                "cut off: ERR:FLOOD, more lines than the burst and the rate allow"
+            );
+        } else if *code == spec::ErrCode::Known(ErrorCode::Timeout) {
+            let (partial, held) = match &self.input {
+                Input::Framer(f) => (f.in_partial_line(), f.partial_len()),
+                #[cfg(feature = "faults")]
+                Input::CrlfOnly(b) => (!b.is_empty(), b.len()),
+            };
+            if partial {
+                tracing::warn!(
+                    conn,
+                    partial_line_timeout_s = secs(limits.partial_line_timeout),
+                    partial_bytes_held = held,
+                    "cut off: ERR:TIMEOUT, a line left unfinished too long"
+                );
+            } else {
+                tracing::info!(
+                    conn,
+                    idle_timeout_s = secs(limits.idle_timeout),
+                    "cut off: ERR:TIMEOUT, nothing received for too long"
+                );
+            }
+        }
+    }
+
     fn push_own(&self, line: &ServerLine) {
         let mut buf = Vec::with_capacity(64);
         line.encode(&mut buf);
@@ -489,6 +536,7 @@ impl Conn {
         let slow = taken == Taken::Overflow
             || matches!(&ending, Ending::Last(ServerLine::Err { code, .. })
                 if *code == spec::ErrCode::Known(ErrorCode::SlowReader));
+        self.log_cut_off(&ending, slow);
         if slow {
             // [LIM-1]: what was queued is dropped; only the line being written is
             // finished (so that the client never sees half a line), then the reason.

@@ -118,6 +118,12 @@ impl Outbox {
             return false;
         }
         if g.pending.len() + g.in_flight + line.len() > self.limit {
+            tracing::warn!(
+                queued_bytes = g.pending.len() + g.in_flight,
+                line_bytes = line.len(),
+                max_outbound_bytes = self.limit,
+                "unsent output would pass its bound: ERR:SLOW_READER"
+            );
             g.overflow = true;
             g.pending = Vec::new();
             drop(g);

@@ -115,9 +115,15 @@ impl Server {
                 Err(e) => break Err(ServerError::Io(e)),
             };
             let _ = stream.set_nodelay(true);
-            if active.load(Ordering::Relaxed) >= config.max_connections {
+            let now_active = active.load(Ordering::Relaxed);
+            if now_active >= config.max_connections {
                 // [LIM-3] "answer a connection beyond it with ERR:SERVER_FULL and close it".
-                tracing::warn!(%peer, "refused: server full");
+                tracing::warn!(
+                    %peer,
+                    active = now_active,
+                    max_connections = config.max_connections,
+                    "refused: server full (ERR:SERVER_FULL)"
+                );
                 let done = done_tx.clone();
                 let linger = config.linger;
                 tokio::spawn(async move {
