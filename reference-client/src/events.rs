@@ -214,14 +214,49 @@ impl Event {
         if matches!(self, Event::Notice(_)) {
             return None;
         }
-        serde_json::to_string(self).ok()
+        serde_json::to_string(self).ok().map(escape_controls)
     }
+}
+
+/// serde_json escapes the C0 controls (RFC 8259 requires it) but writes DEL and the
+/// C1 controls (U+0080 to U+009F, which some terminals obey as 8-bit escapes) as they
+/// are. §20 wants every control character escaped, so that a terminal showing the
+/// events obeys none of them. They can only occur inside strings (the rest of the JSON
+/// is ASCII below DEL), where `\u00XX` stands for the same character.
+fn escape_controls(json: String) -> String {
+    let is_raw = |c: char| ('\u{7f}'..='\u{9f}').contains(&c);
+    if !json.chars().any(is_raw) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_raw(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_control_character_is_escaped() {
+        let text: String = (0u32..0x250).filter_map(char::from_u32).collect();
+        let e = Event::Broadcast {
+            from: "eve".into(),
+            text: text.clone(),
+        };
+        let json = e.to_json().unwrap();
+        assert!(!json.chars().any(char::is_control), "{json:?}");
+        assert!(json.contains(r"\u001b") && json.contains(r"\u007f") && json.contains(r"\u009b"));
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back["text"], text.as_str(), "the same text, escaped");
+    }
 
     #[test]
     fn events_serialise_as_in_appendix_a() {
