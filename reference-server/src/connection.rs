@@ -25,8 +25,11 @@ pub(crate) struct Shared {
     pub outboxes: Outboxes,
 }
 
-/// The output queues, by connection.
+/// The output queues, by connection. Aligned to a cache line of its own: a broadcast
+/// reads the map's header once per recipient, and it must not share a line with the
+/// lock word that the other threads write while they wait for the hub.
 #[derive(Debug, Default)]
+#[repr(align(128))]
 pub(crate) struct Outboxes(pub IdMap<ConnId, Arc<Outbox>>);
 
 /// The hub's sink during one connection's steps: lines go into the queues; the
