@@ -12,6 +12,12 @@ use crate::events::{Event, MessageVia};
 /// How long an OFFER that overtook its INVITE is kept (§13).
 const HOLD_OFFER: Duration = Duration::from_secs(5);
 
+/// How many such OFFERs are kept at most. An OFFER that overtakes its INVITE is rare,
+/// while forged ones cost an attacker nothing (§20): without a bound, a flood of them
+/// grows the list, and every event (which looks at the list's deadlines) slows down
+/// with it until the client stops answering. When full, the oldest is dropped.
+const MAX_HELD_OFFERS: usize = 32;
+
 impl Engine {
     pub(super) fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr) {
         let Ok(d) = Datagram::decode(bytes) else {
@@ -33,6 +39,9 @@ impl Engine {
                     }
                     Err(TicketError::Unknown) => {
                         // The INVITE may still be on its way.
+                        if self.held_offers.len() >= MAX_HELD_OFFERS {
+                            self.held_offers.remove(0);
+                        }
                         self.held_offers.push(HeldOffer {
                             nick,
                             port,
