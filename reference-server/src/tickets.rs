@@ -1,6 +1,6 @@
 //! One-time private-chat tickets (§13): issued with a TTL measured in passed-in time.
 
-use std::collections::HashMap;
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use spec::Ticket;
@@ -12,19 +12,33 @@ use crate::entropy::Entropy;
 ///
 /// The server does not check tickets itself (the peers do, [DIR-4]); it keeps the live
 /// ones only to guarantee uniqueness and to bound memory.
+///
+/// Expired tickets leave from the front of a queue in the order they were issued (time
+/// only goes forward and the TTL is fixed, so that is also the order they expire in):
+/// issuing costs the same however many are live. (Scanning every live ticket at each
+/// issue made a flood of TICKET requests, each within the rate limit, cost time in
+/// proportion to their number under the hub's lock.)
 #[derive(Debug, Default)]
 pub struct Tickets {
-    live: HashMap<Ticket, Duration>,
+    live: HashSet<Ticket>,
+    by_expiry: VecDeque<(Duration, Ticket)>,
 }
 
 impl Tickets {
     /// A new ticket that is not among the live ones, valid until `now + TICKET_TTL`.
     pub fn issue(&mut self, entropy: &mut dyn Entropy, now: Duration) -> Ticket {
-        self.live.retain(|_, expiry| *expiry > now);
+        while let Some(&(expiry, old)) = self.by_expiry.front() {
+            if expiry > now {
+                break;
+            }
+            self.live.remove(&old);
+            self.by_expiry.pop_front();
+        }
         loop {
             let t = Ticket::from_random(entropy.random16());
-            if let std::collections::hash_map::Entry::Vacant(e) = self.live.entry(t) {
-                e.insert(now + Duration::from_secs(TICKET_TTL_SECS));
+            if self.live.insert(t) {
+                self.by_expiry
+                    .push_back((now + Duration::from_secs(TICKET_TTL_SECS), t));
                 return t;
             }
         }
