@@ -350,7 +350,10 @@ fn tkt_3_issuing_a_ticket_costs_the_same_however_many_are_live() {
     assert_eq!(t.len(), 30_000);
     // Linear: well under a second even unoptimised on a busy machine; the quadratic
     // version took over ten.
-    assert!(took < Duration::from_secs(3), "30,000 tickets took {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "30,000 tickets took {took:?}"
+    );
     // Expired ones are still dropped.
     t.issue(&mut e, Duration::from_secs(3600));
     assert_eq!(t.len(), 1);
