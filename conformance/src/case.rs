@@ -122,6 +122,9 @@ pub struct Ctx<'a> {
     pub updates_not_judged: bool,
     /// Our users that are registered now, in registration order: (nick, address).
     pub online: Vec<(String, String)>,
+    /// Our users that the server may drop at any moment (a slow reader being cut off):
+    /// a `LIST` reply may name them or not.
+    pub vanishing: Vec<String>,
     /// The server's timers and limits, as the target declares them.
     pub limits: crate::target::ServerLimits,
 }
@@ -166,6 +169,7 @@ impl<'a> Ctx<'a> {
             warnings: Vec::new(),
             updates_not_judged: false,
             online: Vec::new(),
+            vanishing: Vec::new(),
             limits: crate::target::ServerLimits::default(),
         }
     }

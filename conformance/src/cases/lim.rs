@@ -118,6 +118,9 @@ fn slow_reader(ctx: &mut Ctx<'_>) -> CaseResult {
         SLOW_READER_BUDGET >> 20
     ));
     fast.set_quiet(true);
+    // From now on the server may cut C1 off at any moment, so a source's LIST reply may
+    // or may not still name it.
+    ctx.vanishing.push(us.nick.clone());
     let text = "s".repeat(1000);
     let mut sent = 0usize;
     let mut fast_saw_cut = false;
@@ -140,7 +143,19 @@ fn slow_reader(ctx: &mut Ctx<'_>) -> CaseResult {
             fast_saw_cut = true;
         }
         src.send("QUIT")?;
-        src.expect("BYE")?;
+        // The cut-off can land between the echoes and the reply: its LEAVE is an event,
+        // and events may come before a reply (§7).
+        let first = src.line("BYE")?;
+        if first.raw == cut.as_bytes() {
+            src.expect("BYE")?;
+        } else if first.raw != b"BYE" {
+            return Err(Failure::violation(format!(
+                "S{}: the next line is not the one expected",
+                src.number()
+            ))
+            .expected("BYE".to_owned())
+            .got(first.text));
+        }
         src.expect_closed()?;
         super::util::forget(ctx, &u.nick);
     }

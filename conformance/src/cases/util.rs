@@ -194,11 +194,18 @@ pub fn check_list(
     want: &[(String, String)],
 ) -> Result<(), Failure> {
     let prefix = ctx.prefix().to_ascii_lowercase();
+    let vanishing = |n: &str| ctx.vanishing.iter().any(|v| v == n);
     let ours: Vec<(String, String)> = entries
         .iter()
-        .filter(|(n, _)| n.to_ascii_lowercase().starts_with(&prefix))
+        .filter(|(n, _)| n.to_ascii_lowercase().starts_with(&prefix) && !vanishing(n))
         .cloned()
         .collect();
+    let want: Vec<(String, String)> = want
+        .iter()
+        .filter(|(n, _)| !vanishing(n))
+        .cloned()
+        .collect();
+    let want = &want[..];
     if ours != want {
         let show = |v: &[(String, String)]| {
             v.iter()
