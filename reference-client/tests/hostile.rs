@@ -287,6 +287,27 @@ async fn cli_2_hostile_server_lines_are_ignored_and_the_client_goes_on() {
             .iter()
             .any(|e| e["event"] == "join" && e["ip"] == "2001:DB8::1")
     );
+    // Datagrams that do not decode are dropped without a word (§2, [UDP-2]); they are
+    // handled in order, so once a good DM sent after them is shown, they are done.
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let to = SocketAddr::from(([127, 0, 0, 1], port.parse::<u16>().unwrap()));
+    let mut grams: Vec<Vec<u8>> = vectors("datagram").into_iter().map(|(_, _, b)| b).collect();
+    assert!(grams.len() > 20);
+    grams.push(vec![0xff; 4000]);
+    grams.push(format!("DM:alice:5:{}", "x".repeat(4000)).into_bytes());
+    grams.push(b"DM:alice:99999999999999999999:x".to_vec());
+    grams.push(b"OFFER:alice:5000:0123456789abcdef0123456789abcdef:x".to_vec());
+    for g in &grams {
+        udp.send_to(g, to).await.unwrap();
+    }
+    udp.send_to(b"DM:alice:6:\x1b[5mhi\r\n", to).await.unwrap();
+    let m = bob.until("message").await;
+    assert_eq!(
+        (m["via"].as_str(), m["text"].as_str()),
+        (Some("udp"), Some("\u{1b}[5mhi"))
+    );
+    let raw = bob.sync().await;
+    assert!(raw.is_empty(), "events for bad datagrams: {raw:#?}");
     // Commands still work.
     bob.send("broadcast still here").await;
     assert_eq!(srv.line().await.unwrap(), "BROADCAST:bob:10:still here");
