@@ -4,7 +4,7 @@
 # non-zero on any finding (a crash, a broken property, a black-box finding), after
 # running every target, and prints how to replay each one.
 #
-#   bash fuzz/ci.sh                 # every target, FUZZ_SECONDS (default 20) each
+#   bash fuzz/ci.sh                 # every target, FUZZ_SECONDS (default 15) each
 #   FUZZ_SECONDS=60 bash fuzz/ci.sh hub_sequences blackbox_server
 #
 # Works on the stable toolchain: cargo-fuzz needs nightly flags, which
@@ -12,7 +12,7 @@
 set -uo pipefail
 
 cd "$(dirname "$0")"
-SECONDS_EACH="${FUZZ_SECONDS:-20}"
+SECONDS_EACH="${FUZZ_SECONDS:-15}"
 export RUSTC_BOOTSTRAP=1
 # The fuzz build keeps its own target directory (fuzz/target): its flags differ.
 unset CARGO_TARGET_DIR
