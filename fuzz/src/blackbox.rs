@@ -528,7 +528,6 @@ pub fn run(data: &[u8]) {
         }
     }
     let open: Vec<Gone> = conns.into_iter().map(Conn::abort).collect();
-    let graceful = closed.len();
     if finding.is_none() {
         for c in open.iter() {
             let complete = !c.half || c.eof;
@@ -570,7 +569,6 @@ pub fn run(data: &[u8]) {
             )
         })
         .collect();
-    let _ = graceful;
     // The server must still answer PING on a fresh connection.
     if finding.is_none()
         && let Err(e) = fresh_ping(addr, deadline)
