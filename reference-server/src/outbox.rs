@@ -150,6 +150,20 @@ impl Outbox {
 
     /// Writes what is queued, without waiting, if no other thread is writing.
     pub fn flush(&self) -> Flushed {
+        for _ in 0..WRITES_PER_FLUSH {
+            let r = self.flush_once();
+            // A thread that queued while this one still held `head` got `Busy` and left
+            // its bytes to this writer; now that `head` is released, look again, or those
+            // bytes wait for a wake-up that never comes (seen as a stalled connection
+            // among 1,000 clients).
+            if r != Flushed::Idle || self.queue().pending.is_empty() {
+                return r;
+            }
+        }
+        Flushed::More
+    }
+
+    fn flush_once(&self) -> Flushed {
         let mut h = match self.head.try_lock() {
             Ok(h) => h,
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
