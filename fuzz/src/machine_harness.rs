@@ -30,13 +30,6 @@ use crate::wiregen::{self, Known};
 
 const MAX_STEPS: usize = 400;
 
-/// Whether to exercise the findings reported and not yet fixed in the spec crate
-/// (see `fuzz/README.md`, "Findings"). Off, so that CI stays green until they are
-/// fixed; the regression tests in `spec/tests/fuzz_findings.rs` are `#[ignore]`d
-/// until then. Turn on with `P2PCHAT_FUZZ_OPEN_FINDINGS=1`.
-fn open_findings() -> bool {
-    std::env::var_os("P2PCHAT_FUZZ_OPEN_FINDINGS").is_some_and(|v| v != "0")
-}
 /// Most octets of one raw line.
 pub const RAW_MAX: usize = 2100;
 
@@ -454,12 +447,10 @@ pub fn run_peer(data: &[u8]) {
                 }
                 10 => {
                     let t = wiregen::ping_token(&mut b);
-                    // F1: `ping` during the handshake makes PING the first line
-                    // (§14 wants HELLO first); a driver pings open sessions only.
-                    if s.state() == PeerState::Open || open_findings() {
-                        let _ = writeln!(log, "ping({t})");
-                        s.ping(t);
-                    }
+                    // F1 (fixed): `ping` during the handshake must not make PING the
+                    // first line; the first-line check below holds it to that.
+                    let _ = writeln!(log, "ping({t})");
+                    s.ping(t);
                 }
                 11 => {
                     let _ = writeln!(log, "close()");

@@ -1,6 +1,5 @@
 //! Regression tests for what the fuzz targets found in the spec crate, one per finding,
-//! named after what broke (see `fuzz/README.md`, "Findings"). A finding reported and not
-//! fixed yet is `#[ignore]`d with its number; un-ignore it with the fix.
+//! named after what broke (see `fuzz/README.md`, "Findings").
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,7 +12,6 @@ use spec::{Nick, PeerLine, PingToken};
 /// `PING` as the session's first line; §14 wants each side's first line to be its
 /// `HELLO` (the other side answers anything else with `ERR:BAD_TICKET` and closes).
 #[test]
-#[ignore = "F1: reported, not fixed yet"]
 fn peer_ping_during_handshake_is_not_the_first_line() {
     for mut s in [
         PeerSession::accept_hybrid(Nick::new("alice").unwrap(), Duration::from_secs(100)),

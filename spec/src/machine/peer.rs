@@ -366,11 +366,15 @@ impl PeerSession {
         true
     }
 
-    /// Sends `PING:<token>` (a barrier: the `PONG` comes after every earlier line).
-    pub fn ping(&mut self, token: crate::PingToken) {
-        if self.state != PeerState::Closed {
-            self.transmit.push_back(PeerLine::Ping { token });
+    /// Sends `PING:<token>` (a barrier: the `PONG` comes after every earlier line) on
+    /// an open session; `false` before both `HELLO`s (each side's first line is its
+    /// `HELLO`, §14) and after the close.
+    pub fn ping(&mut self, token: crate::PingToken) -> bool {
+        if self.state != PeerState::Open {
+            return false;
         }
+        self.transmit.push_back(PeerLine::Ping { token });
+        true
     }
 
     /// Ends the session: `QUIT`, then the driver closes ([PEER-5]).
