@@ -292,29 +292,14 @@ impl Conn {
 
     /// The next line, which must come within the default deadline.
     pub fn line(&mut self, what: &str) -> Result<Line, Failure> {
-        match self.next_event()? {
-            Incoming::Line(l) => Ok(l),
-            other => Err(Failure::violation(format!(
-                "S{}: no line where {what} was expected",
-                self.n
-            ))
-            .expected(what.to_owned())
-            .got(other.describe())),
-        }
+        let inc = self.next_event()?;
+        judge_line(inc, what, &format!("S{}:", self.n), "server")
     }
 
     /// The next line must be exactly `want`.
     pub fn expect(&mut self, want: &str) -> Result<(), Failure> {
         let inc = self.next_event()?;
-        match &inc {
-            Incoming::Line(l) if l.raw == want.as_bytes() => Ok(()),
-            _ => Err(Failure::violation(format!(
-                "S{}: the next line is not the one expected",
-                self.n
-            ))
-            .expected(want.to_owned())
-            .got(inc.describe())),
-        }
+        judge_exact(inc, want, &format!("S{}:", self.n), "server")
     }
 
     /// The next line must satisfy `check` (which says what is wrong otherwise).
@@ -324,18 +309,7 @@ impl Conn {
         check: impl FnOnce(&str) -> Result<T, String>,
     ) -> Result<T, Failure> {
         let inc = self.next_event()?;
-        match &inc {
-            Incoming::Line(l) => check(&l.text).map_err(|why| {
-                Failure::violation(format!("S{}: {why}", self.n))
-                    .expected(what.to_owned())
-                    .got(inc.describe())
-            }),
-            _ => Err(
-                Failure::violation(format!("S{}: no line where {what} was expected", self.n))
-                    .expected(what.to_owned())
-                    .got(inc.describe()),
-            ),
-        }
+        judge_with(inc, what, &format!("S{}:", self.n), "server", check)
     }
 
     /// The next line must be `ERR:<code>:<len>:<text>` with that code and a `<len>` equal
@@ -613,4 +587,63 @@ impl Drop for Conn {
             self.skipped = 0;
         }
     }
+}
+
+/// Judging what came next, shared by server connections (here) and client links
+/// (`client::link`): `tag` names the receiving end in failures (`S3:`), `sender` the
+/// other end (`server`, `client`).
+pub(crate) fn judge_line(
+    inc: Incoming,
+    what: &str,
+    tag: &str,
+    sender: &str,
+) -> Result<Line, Failure> {
+    match inc {
+        Incoming::Line(l) => Ok(l),
+        other => Err(no_line(&other, what, tag, sender)),
+    }
+}
+
+/// The next line must be exactly `want` (see [`judge_line`]).
+pub(crate) fn judge_exact(
+    inc: Incoming,
+    want: &str,
+    tag: &str,
+    sender: &str,
+) -> Result<(), Failure> {
+    match &inc {
+        Incoming::Line(l) if l.raw == want.as_bytes() => Ok(()),
+        _ => Err(Failure::violation(format!(
+            "{tag} the {sender}'s next line is not the one expected"
+        ))
+        .expected(want.to_owned())
+        .got(inc.describe())),
+    }
+}
+
+/// The next line must satisfy `check`, which says what is wrong otherwise (see
+/// [`judge_line`]).
+pub(crate) fn judge_with<T>(
+    inc: Incoming,
+    what: &str,
+    tag: &str,
+    sender: &str,
+    check: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, Failure> {
+    match &inc {
+        Incoming::Line(l) => check(&l.text).map_err(|why| {
+            Failure::violation(format!("{tag} {why}"))
+                .expected(what.to_owned())
+                .got(inc.describe())
+        }),
+        _ => Err(no_line(&inc, what, tag, sender)),
+    }
+}
+
+fn no_line(inc: &Incoming, what: &str, tag: &str, sender: &str) -> Failure {
+    Failure::violation(format!(
+        "{tag} no line from the {sender} where {what} was expected"
+    ))
+    .expected(what.to_owned())
+    .got(inc.describe())
 }

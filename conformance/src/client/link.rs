@@ -10,7 +10,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::conn::{Incoming, Line};
+use crate::conn::{Incoming, Line, judge_exact, judge_line, judge_with};
 use crate::outcome::Failure;
 use crate::transcript::Transcript;
 use crate::wire;
@@ -195,29 +195,14 @@ impl Link {
 
     /// The next line, which must come within the deadline.
     pub fn line(&mut self, what: &str) -> Result<Line, Failure> {
-        match self.next_event()? {
-            Incoming::Line(l) => Ok(l),
-            other => Err(Failure::violation(format!(
-                "{} no line from the client where {what} was expected",
-                self.recv_tag
-            ))
-            .expected(what.to_owned())
-            .got(other.describe())),
-        }
+        let inc = self.next_event()?;
+        judge_line(inc, what, &self.recv_tag, "client")
     }
 
     /// The next line must be exactly `want`.
     pub fn expect(&mut self, want: &str) -> Result<(), Failure> {
         let inc = self.next_event()?;
-        match &inc {
-            Incoming::Line(l) if l.raw == want.as_bytes() => Ok(()),
-            _ => Err(Failure::violation(format!(
-                "{} the client's next line is not the one expected",
-                self.recv_tag
-            ))
-            .expected(want.to_owned())
-            .got(inc.describe())),
-        }
+        judge_exact(inc, want, &self.recv_tag, "client")
     }
 
     /// The next line must satisfy `check` (which says what is wrong otherwise).
@@ -227,19 +212,7 @@ impl Link {
         check: impl FnOnce(&str) -> Result<T, String>,
     ) -> Result<T, Failure> {
         let inc = self.next_event()?;
-        match &inc {
-            Incoming::Line(l) => check(&l.text).map_err(|why| {
-                Failure::violation(format!("{} {why}", self.recv_tag))
-                    .expected(what.to_owned())
-                    .got(inc.describe())
-            }),
-            _ => Err(Failure::violation(format!(
-                "{} no line from the client where {what} was expected",
-                self.recv_tag
-            ))
-            .expected(what.to_owned())
-            .got(inc.describe())),
-        }
+        judge_with(inc, what, &self.recv_tag, "client", check)
     }
 
     /// The next line must be `ERR:<code>:<len>:<text>` with that code.
