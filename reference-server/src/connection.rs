@@ -152,7 +152,42 @@ enum Ending {
 enum Input {
     Framer(Framer),
     #[cfg(feature = "faults")]
-    CrlfOnly(Vec<u8>),
+    CrlfOnly(CrlfOnly),
+}
+
+/// The `CrlfOnly` fault's framer: a line ends only at CRLF (breaking FRM-1), but the
+/// length limit still holds, so this fault breaks nothing else.
+#[cfg(feature = "faults")]
+#[derive(Default)]
+struct CrlfOnly {
+    buf: Vec<u8>,
+    /// The current line already passed the limit; its bytes are being dropped.
+    overlong: bool,
+}
+
+#[cfg(feature = "faults")]
+impl CrlfOnly {
+    fn feed(&mut self, data: &[u8], mut on_frame: impl FnMut(Frame<'_>)) {
+        self.buf.extend_from_slice(data);
+        while let Some(pos) = self.buf.windows(2).position(|w| w == b"\r\n") {
+            let line: Vec<u8> = self.buf.drain(..pos + 2).take(pos).collect();
+            if std::mem::take(&mut self.overlong) || line.len() > spec::limits::MAX_LINE {
+                on_frame(Frame::TooLong);
+            } else if !line.is_empty() {
+                on_frame(Frame::Line(&line));
+            }
+        }
+        if self.buf.len() > spec::limits::MAX_LINE + 2 {
+            // Keep a trailing CR: it may be the first half of the line end.
+            let keep = usize::from(self.buf.last() == Some(&b'\r'));
+            self.buf.drain(..self.buf.len() - keep);
+            self.overlong = true;
+        }
+    }
+
+    fn in_partial_line(&self) -> bool {
+        self.overlong || !self.buf.is_empty()
+    }
 }
 
 const FAR: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -184,7 +219,7 @@ pub(crate) async fn serve(
         {
             use crate::faults::Fault;
             if ctx.fault(Fault::CrlfOnly) {
-                Input::CrlfOnly(Vec::new())
+                Input::CrlfOnly(CrlfOnly::default())
             } else if ctx.fault(Fault::NoOverlongCheck) {
                 Input::Framer(Framer::with_limit(1 << 16))
             } else {
@@ -297,23 +332,11 @@ impl Conn {
                 self.sm.on_bytes(mono, f.in_partial_line());
             }
             #[cfg(feature = "faults")]
-            Input::CrlfOnly(buf) => {
-                buf.extend_from_slice(data);
-                while let Some(pos) = buf.windows(2).position(|w| w == b"\r\n") {
-                    let line: Vec<u8> = buf.drain(..pos + 2).take(pos).collect();
-                    if line.is_empty() {
-                        continue;
-                    }
-                    if line.len() > spec::limits::MAX_LINE {
-                        self.on_frame(Frame::TooLong, mono, &ctx, &mut guard, &mut touched);
-                    } else {
-                        self.on_frame(Frame::Line(&line), mono, &ctx, &mut guard, &mut touched);
-                    }
-                }
-                if buf.len() > spec::limits::MAX_LINE + 2 {
-                    buf.clear();
-                }
-                self.sm.on_bytes(mono, !buf.is_empty());
+            Input::CrlfOnly(c) => {
+                c.feed(data, |frame| {
+                    self.on_frame(frame, mono, &ctx, &mut guard, &mut touched)
+                });
+                self.sm.on_bytes(mono, c.in_partial_line());
             }
         }
         self.input = input;
@@ -454,7 +477,7 @@ impl Conn {
             let (partial, held) = match &self.input {
                 Input::Framer(f) => (f.in_partial_line(), f.partial_len()),
                 #[cfg(feature = "faults")]
-                Input::CrlfOnly(b) => (!b.is_empty(), b.len()),
+                Input::CrlfOnly(c) => (c.in_partial_line(), c.buf.len()),
             };
             if partial {
                 tracing::warn!(
@@ -653,5 +676,50 @@ mod tests {
         eprintln!("serve future: {size} bytes");
         // 1.2 KB in release; the closing state (3 KB with its buffers) is boxed.
         assert!(size < 2560, "{size}");
+    }
+}
+
+/// The broken framer of the `CrlfOnly` fault must break FRM-1 only: the conformance
+/// suite expects it to pass SRV-FRM-007, and it failed that case when the overlong
+/// line's tail arrived in a read of its own.
+#[cfg(all(test, feature = "faults"))]
+#[allow(clippy::unwrap_used)]
+mod crlf_only_tests {
+    use super::*;
+
+    fn frames(c: &mut CrlfOnly, data: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        c.feed(data, |f| {
+            out.push(match f {
+                Frame::Line(l) => String::from_utf8(l.to_vec()).unwrap(),
+                Frame::TooLong => "<too long>".to_owned(),
+            })
+        });
+        out
+    }
+
+    #[test]
+    fn crlf_only_fault_overlong_tail_in_its_own_read_is_too_long() {
+        let mut c = CrlfOnly::default();
+        assert!(frames(&mut c, &[b'z'; 8192]).is_empty());
+        assert!(frames(&mut c, &[b'z'; 8192]).is_empty());
+        assert!(c.in_partial_line());
+        assert_eq!(
+            frames(&mut c, b"zzz\r\nPING:after\r\n"),
+            ["<too long>", "PING:after"]
+        );
+        assert!(!c.in_partial_line());
+    }
+
+    #[test]
+    fn crlf_only_fault_line_end_split_after_discard() {
+        let mut c = CrlfOnly::default();
+        let mut big = vec![b'z'; 4000];
+        big.push(b'\r');
+        assert!(frames(&mut c, &big).is_empty());
+        assert_eq!(
+            frames(&mut c, b"\nPING:x\n\r\n"),
+            ["<too long>", "PING:x\n"]
+        );
     }
 }
