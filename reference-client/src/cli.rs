@@ -46,6 +46,12 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// How many accepted peer connections may wait for their HELLO at once; more are
+    /// closed at once.
+    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_MAX_HANDSHAKES,
+          value_parser = parse_max_handshakes)]
+    pub max_handshakes: usize,
+
     /// Serverless mode: no server, peers connect to each other by address.
     #[arg(long)]
     pub no_server: bool,
@@ -124,6 +130,7 @@ pub fn config(cli: &Cli, nick: Nick) -> ClientConfig {
     let mut cfg = ClientConfig::new(nick, mode, data_dir(cli));
     cfg.udp_port = cli.udp_port;
     cfg.listen = cli.listen;
+    cfg.max_handshakes = cli.max_handshakes;
     cfg
 }
 
@@ -151,4 +158,13 @@ pub fn run(cli: Cli) -> Exit {
         });
     }
     crate::interactive::run(&cli, &runtime)
+}
+
+/// `--max-handshakes`: a positive count (0 would refuse every peer).
+fn parse_max_handshakes(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }

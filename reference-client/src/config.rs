@@ -21,6 +21,10 @@ pub enum Mode {
     },
 }
 
+/// The default of [`ClientConfig::max_handshakes`]: far more than honest peers open
+/// at once (each `HELLO` is due within `HELLO_TIMEOUT`).
+pub const DEFAULT_MAX_HANDSHAKES: usize = 64;
+
 /// Everything a client run needs.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -40,6 +44,10 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// How long to wait for the server's BYE after QUIT.
     pub quit_timeout: Duration,
+    /// How many accepted peer connections may wait for their `HELLO` at once; one
+    /// more is closed at once, so that a stranger opening connections and never
+    /// speaking cannot make the client hold sockets without bound.
+    pub max_handshakes: usize,
 }
 
 impl ClientConfig {
@@ -53,6 +61,7 @@ impl ClientConfig {
             data_dir,
             connect_timeout: Duration::from_secs(5),
             quit_timeout: Duration::from_secs(2),
+            max_handshakes: DEFAULT_MAX_HANDSHAKES,
         }
     }
 }

@@ -446,3 +446,38 @@ async fn peer_sessions_answer_hostile_lines_with_their_codes_and_go_on() {
         .unwrap();
     assert_eq!(exit, Exit::Ok);
 }
+
+/// Connections that never send HELLO hold at most `max_handshakes` sockets: one more is
+/// closed at once, a session that says HELLO frees its place, and open sessions do not
+/// count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_peer_connections_beyond_max_handshakes_are_closed() {
+    use tokio::io::AsyncReadExt;
+    let dir = tmp();
+    let mut cfg = serverless_config("ann", vec![], dir.path().into());
+    cfg.max_handshakes = 2;
+    let mut ann = Raw::spawn(cfg);
+    let ready = ann.until("ready").await;
+    let port = ready["port"].as_u64().unwrap() as u16;
+    let to = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut silent1 = TcpStream::connect(to).await.unwrap();
+    let _silent2 = TcpStream::connect(to).await.unwrap();
+    // The third waits for HELLO beside two others: closed without a line.
+    let mut third = TcpStream::connect(to).await.unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(DEADLINE, third.read(&mut buf))
+        .await
+        .expect("the third silent connection was not closed")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "the third connection got {:?}", &buf[..n]);
+    // The first two are still held: one of them opens a session.
+    silent1.write_all(b"HELLO:fred\r\n").await.unwrap();
+    let mut w = Wire::new(silent1);
+    assert_eq!(w.line().await.unwrap(), "HELLO:ann");
+    // Its place is free again: a newcomer is answered.
+    let mut eve = peer(port, "eve", "ann").await;
+    eve.send("PING:x").await;
+    assert_eq!(eve.line().await.unwrap(), "PONG:x");
+    w.send("PING:y").await;
+    assert_eq!(w.line().await.unwrap(), "PONG:y");
+}

@@ -49,6 +49,21 @@ impl Engine {
     }
 
     pub(super) fn on_accepted(&mut self, stream: TcpStream, from: SocketAddr) {
+        let waiting = self
+            .sessions
+            .values()
+            .filter(|s| !s.session.is_connector() && s.session.state() == PeerState::Handshake)
+            .count();
+        if waiting >= self.cfg.max_handshakes {
+            tracing::warn!(
+                %from,
+                waiting,
+                max_handshakes = self.cfg.max_handshakes,
+                "peer connection closed: too many connections waiting for HELLO"
+            );
+            drop(stream);
+            return;
+        }
         let now = self.now();
         let session = if self.is_hybrid() {
             PeerSession::accept_hybrid(self.own.clone(), now)
