@@ -5,13 +5,12 @@
 use std::time::Instant;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use crate::commands::{self, Command, Dialect};
 use crate::config::{ClientConfig, Exit};
 use crate::engine::{Engine, StartError};
 use crate::events::Event;
-use crate::net::NetInput;
+use crate::net::NetReceiver;
 
 /// Runs a client in automation mode until `quit`, the end of `commands`, the
 /// loss of the server, or a refused registration; returns the exit status of
@@ -21,7 +20,7 @@ where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let (net_tx, mut net_rx) = unbounded_channel();
+    let (net_tx, mut net_rx) = crate::net::channel();
     let mut engine = match Engine::start(config, net_tx).await {
         Ok(e) => e,
         Err(e) => {
@@ -73,7 +72,7 @@ where
 
 /// Before answering `sync`: let the reader tasks hand over what already
 /// arrived, and handle it ([AUT-2]: events of lines received before the command).
-async fn settle(engine: &mut Engine, net_rx: &mut UnboundedReceiver<NetInput>) {
+async fn settle(engine: &mut Engine, net_rx: &mut NetReceiver) {
     for _ in 0..3 {
         tokio::task::yield_now().await;
         while let Ok(input) = net_rx.try_recv() {

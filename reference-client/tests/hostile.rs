@@ -481,3 +481,55 @@ async fn silent_peer_connections_beyond_max_handshakes_are_closed() {
     w.send("PING:y").await;
     assert_eq!(w.line().await.unwrap(), "PONG:y");
 }
+
+/// A peer that sends and never reads what it is answered: once the client holds more
+/// than `MAX_UNSENT` bytes for it, the session is dropped, and other peers go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_that_never_reads_is_dropped_past_the_unsent_bound() {
+    use tokio::io::AsyncReadExt;
+    let dir = tmp();
+    let mut ann = Raw::spawn(serverless_config("ann", vec![], dir.path().into()));
+    let ready = ann.until("ready").await;
+    let port = ready["port"].as_u64().unwrap() as u16;
+    let to = SocketAddr::from(([127, 0, 0, 1], port));
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let mut mal = sock.connect(to).await.unwrap();
+    mal.write_all(b"HELLO:mal\r\n").await.unwrap();
+    let mut hello = [0u8; 11];
+    mal.read_exact(&mut hello).await.unwrap();
+    assert_eq!(&hello, b"HELLO:ann\r\n");
+    let open = ann.until("session").await;
+    assert_eq!(
+        (open["nick"].as_str(), open["state"].as_str()),
+        (Some("mal"), Some("open"))
+    );
+    // Each PING is answered by a PONG of the same size that mal never reads. Bounded:
+    // at most 2,000 writes of 1,000 lines (78 MB), far past the bound plus the kernel's
+    // buffers.
+    let chunk = "PING:abcdefghijklmnopqrstuvwxyz012345\r\n".repeat(1000);
+    let mut cut = false;
+    for _ in 0..2000 {
+        match tokio::time::timeout(DEADLINE, mal.write_all(chunk.as_bytes())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => {
+                cut = true;
+                break;
+            }
+            Err(_) => panic!("a write to the client blocked for {DEADLINE:?}"),
+        }
+    }
+    assert!(
+        cut,
+        "the client kept the session of a peer that never reads"
+    );
+    let closed = ann.until("session").await;
+    assert_eq!(
+        (closed["nick"].as_str(), closed["state"].as_str()),
+        (Some("mal"), Some("closed"))
+    );
+    // Others are unaffected.
+    let mut eve = peer(port, "eve", "ann").await;
+    eve.send("PING:x").await;
+    assert_eq!(eve.line().await.unwrap(), "PONG:x");
+}

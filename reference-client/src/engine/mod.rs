@@ -27,13 +27,12 @@ use spec::machine::client::{ClientMachine, RequestId};
 use spec::machine::peer::{PeerSession, TicketBook};
 use spec::{Msg, MsgId, Nick, NickKey, Port, Ticket, User};
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use crate::config::{ClientConfig, Exit, Mode};
 use crate::events::Event;
 use crate::net::pumps::Link;
-use crate::net::{NetInput, SessionId};
+use crate::net::{NetInput, NetSender, SessionId};
 use crate::store::blocks::Blocks;
 use crate::store::outbox::Outbox;
 use crate::store::seen::SeenLog;
@@ -148,7 +147,7 @@ pub struct Engine {
     cfg: ClientConfig,
     own: Nick,
     origin: Instant,
-    net_tx: UnboundedSender<NetInput>,
+    net_tx: NetSender,
     events: Vec<Event>,
     confirms: Vec<Confirm>,
 

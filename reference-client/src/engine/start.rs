@@ -10,13 +10,12 @@ use spec::machine::client::ClientMachine;
 use spec::machine::peer::TicketBook;
 use spec::{Address, Ip, Port};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::mpsc::UnboundedSender;
 
 use super::{Engine, ServerLink};
 use crate::config::{ClientConfig, Mode};
 use crate::events::Event;
-use crate::net::NetInput;
 use crate::net::pumps::{self, Link};
+use crate::net::{NetInput, NetSender};
 use crate::store::blocks::Blocks;
 use crate::store::outbox::Outbox;
 use crate::store::seen::SeenLog;
@@ -41,10 +40,7 @@ pub enum StartError {
 impl Engine {
     /// Starts a run: everything is bound and connected, REGISTER is sent (hybrid)
     /// or the listener is up and bootstrap peers are being dialled (serverless).
-    pub async fn start(
-        cfg: ClientConfig,
-        net_tx: UnboundedSender<NetInput>,
-    ) -> Result<Engine, StartError> {
+    pub async fn start(cfg: ClientConfig, net_tx: NetSender) -> Result<Engine, StartError> {
         let local = |what: &str, e: std::io::Error| StartError::Local(format!("{what}: {e}"));
         std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
             StartError::Local(format!("data directory {}: {e}", cfg.data_dir.display()))

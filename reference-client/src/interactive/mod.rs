@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use spec::Nick;
 use spec::limits::DEFAULT_PORT;
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::cli::{self, Cli};
 use crate::commands::{self, Command};
@@ -34,7 +34,7 @@ use crate::display::clock;
 use crate::display::format::{Formatter, want_color};
 use crate::engine::{Engine, StartError};
 use crate::events::Event;
-use crate::net::NetInput;
+use crate::net::NetReceiver;
 
 pub use complete::{ChatHelper, KnownNicks, complete};
 use ui::{Input, Ui};
@@ -83,7 +83,7 @@ pub fn run(cli: &Cli, rt: &tokio::runtime::Runtime) -> Exit {
             s.clone_from(given);
         }
         let fmt = Formatter::new(nick.as_str(), serverless, color);
-        let (net_tx, mut net_rx) = unbounded_channel();
+        let (net_tx, mut net_rx) = crate::net::channel();
         let mut engine = match rt.block_on(Engine::start(cfg, net_tx)) {
             Ok(e) => e,
             Err(e) => {
@@ -166,7 +166,7 @@ enum Registration {
 /// Shows events until registration is over.
 async fn registration(
     engine: &mut Engine,
-    net_rx: &mut UnboundedReceiver<NetInput>,
+    net_rx: &mut NetReceiver,
     ui: &mut Ui,
     fmt: &Formatter,
 ) -> Registration {
@@ -200,7 +200,7 @@ async fn registration(
 /// the exit status and whether the input side is over (the user quit).
 async fn chat(
     engine: &mut Engine,
-    net_rx: &mut UnboundedReceiver<NetInput>,
+    net_rx: &mut NetReceiver,
     mut input_rx: UnboundedReceiver<Input>,
     ui: &mut Ui,
     fmt: &Formatter,

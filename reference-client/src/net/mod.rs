@@ -8,6 +8,28 @@ pub mod pumps;
 use std::net::SocketAddr;
 
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+/// How many inputs may wait for the engine. A reader that finds the queue full waits,
+/// and so stops reading its socket: a peer or server that sends faster than the engine
+/// handles meets TCP back-pressure instead of growing the client's memory.
+pub const NET_QUEUE: usize = 1024;
+
+/// The most encoded output one connection may have waiting to be written. A peer (or
+/// server) that sends but never reads what it is answered would otherwise grow the
+/// queue without bound; past it the connection ends as if closed (as the server does
+/// with `SLOW_READER`, [LIM-1]).
+pub const MAX_UNSENT: usize = 1 << 20;
+
+/// The sending end of the engine's input queue.
+pub type NetSender = mpsc::Sender<NetInput>;
+/// The engine's input queue.
+pub type NetReceiver = mpsc::Receiver<NetInput>;
+
+/// A new input queue of [`NET_QUEUE`] places.
+pub fn channel() -> (NetSender, NetReceiver) {
+    mpsc::channel(NET_QUEUE)
+}
 
 /// Identifies one peer session (one TCP connection).
 pub type SessionId = u64;
