@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use spec::machine::server_conn::{ConnLimits, ServerConn, Step, TimerStep};
 use spec::{ErrorCode, Frame, Framer, ServerLine};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -290,17 +291,42 @@ pub(crate) async fn serve(
 impl Conn {
     /// Reads and handles input; `true` when the read budget was used up with more
     /// input possibly waiting.
+    ///
+    /// A short read whose lines were all complete and not a broadcast (an `ACK`, a
+    /// `SEND`: they reach at most [`DIRECT_FLUSH_MAX`] others, whose queues this
+    /// thread has written itself) ends the wake-up and forgets the socket's read
+    /// readiness, so that the next wake-up does not begin with a `read()` failing with
+    /// `EAGAIN`: such a client usually waits for an answer before it sends more (the
+    /// next `MSG`, its `SENT`), and that `read()` would hold up the worker that the
+    /// next private message arrives on. A read that woke the tasks of many others (a
+    /// broadcast) keeps the readiness and is followed by one more `read()`: a
+    /// broadcaster is usually streaming, and its next lines are often there already
+    /// (forgetting readiness after every short read cost fan-out 7–12%, PERFORMANCE.md,
+    /// "Tried and rejected"). The decision is made inside `try_io`, against the
+    /// readiness seen before this read: if new input was signalled meanwhile, the
+    /// readiness stays.
     fn on_readable(&mut self, stream: &TcpStream) -> bool {
         let mut buf = [0u8; READ_CHUNK];
         for _ in 0..READS_PER_WAKE {
-            match stream.try_read(&mut buf) {
+            let r = stream.try_io(Interest::READABLE, || {
+                let n = stream.try_read(&mut buf)?;
+                if n == 0 {
+                    return Ok(0);
+                }
+                let quiet = self.on_bytes(&buf[..n]);
+                if quiet && n < READ_CHUNK {
+                    // Clears the readiness seen before the read (see above).
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(n)
+            });
+            match r {
                 Ok(0) => {
                     // Bytes after the last LF are not a line (§2): dropped.
                     self.ending.get_or_insert(Ending::Gone);
                     return false;
                 }
                 Ok(n) => {
-                    self.on_bytes(&buf[..n]);
                     if self.ending.is_some() || n < READ_CHUNK {
                         return false;
                     }
@@ -317,31 +343,35 @@ impl Conn {
     }
 
     /// Frames `data` and handles every complete line, under one hub lock taken only
-    /// if a line needs it.
-    fn on_bytes(&mut self, data: &[u8]) {
+    /// if a line needs it; `true` when the lines were all complete and none of them
+    /// woke other connections' tasks (no broadcast).
+    fn on_bytes(&mut self, data: &[u8]) -> bool {
         let mono = self.ctx.mono();
         let ctx = Arc::clone(&self.ctx);
         let mut guard: Option<MutexGuard<'_, Shared>> = None;
         let mut touched = Touched::default();
         let mut input = std::mem::replace(&mut self.input, Input::Framer(Framer::new()));
-        match &mut input {
+        let partial = match &mut input {
             Input::Framer(f) => {
                 f.feed(data, |frame| {
                     self.on_frame(frame, mono, &ctx, &mut guard, &mut touched)
                 });
-                self.sm.on_bytes(mono, f.in_partial_line());
+                f.in_partial_line()
             }
             #[cfg(feature = "faults")]
             Input::CrlfOnly(c) => {
                 c.feed(data, |frame| {
                     self.on_frame(frame, mono, &ctx, &mut guard, &mut touched)
                 });
-                self.sm.on_bytes(mono, c.in_partial_line());
+                c.in_partial_line()
             }
-        }
+        };
+        self.sm.on_bytes(mono, partial);
         self.input = input;
         drop(guard);
+        let quiet = !partial && !touched.waking;
         touched.flush();
+        quiet
     }
 
     fn on_frame<'a>(
