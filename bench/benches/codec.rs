@@ -5,12 +5,18 @@
 //! SEND, ACK, PING/PONG, SENT, UPDATE and REGISTER. Throughput is in bytes per second
 //! of wire input.
 //!
+//! Each side has two decoders: the owned one (`ClientLine::decode`, which copies
+//! nicks and texts into `String`s) and the borrowed one (`ClientLineRef::decode`,
+//! whose fields point into the line; no allocation). Both rows are kept so that
+//! one run compares them with each other and with the memchr ceiling.
+//!
 //! The hub benchmark (commands per second through the server's sans-IO hub) will be
 //! added here once the reference server's hub API is stable.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use spec::borrowed::{ClientLineRef, ServerLineRef};
 use spec::{ClientLine, Frame, Framer, ServerLine};
 
 /// About this many octets of lines per corpus.
@@ -129,10 +135,14 @@ fn lines_of(corpus: &[u8]) -> Vec<&[u8]> {
         .collect()
 }
 
-fn bench_side(c: &mut Criterion, name: &str, corpus: &[u8], decode: fn(&[u8]) -> bool) {
+/// A decoder under test: whether the line decoded (the value itself goes
+/// through `black_box`, so that no part of the decode can be optimised away).
+type Decode = fn(&[u8]) -> bool;
+
+fn bench_side(c: &mut Criterion, name: &str, corpus: &[u8], decode: Decode, borrowed: Decode) {
     let lines = lines_of(corpus);
     assert!(
-        lines.iter().all(|l| decode(l)),
+        lines.iter().all(|l| decode(l) && borrowed(l)),
         "the {name} corpus must decode without errors"
     );
     let mut g = c.benchmark_group(name);
@@ -157,16 +167,34 @@ fn bench_side(c: &mut Criterion, name: &str, corpus: &[u8], decode: fn(&[u8]) ->
             ok
         })
     });
+    g.bench_function("borrowed decode (pre-split lines)", |b| {
+        b.iter(|| lines.iter().filter(|l| borrowed(black_box(l))).count())
+    });
+    g.bench_function("framer + borrowed decode", |b| {
+        b.iter(|| {
+            let mut ok = 0usize;
+            frame(black_box(corpus), |l| ok += usize::from(borrowed(l)));
+            ok
+        })
+    });
     g.finish();
 }
 
 fn codec(c: &mut Criterion) {
-    bench_side(c, "client lines", &client_corpus(), |l| {
-        ClientLine::decode(l).is_ok()
-    });
-    bench_side(c, "server lines", &server_corpus(), |l| {
-        ServerLine::decode(l).is_ok()
-    });
+    bench_side(
+        c,
+        "client lines",
+        &client_corpus(),
+        |l| black_box(ClientLine::decode(l)).is_ok(),
+        |l| black_box(ClientLineRef::decode(l)).is_ok(),
+    );
+    bench_side(
+        c,
+        "server lines",
+        &server_corpus(),
+        |l| black_box(ServerLine::decode(l)).is_ok(),
+        |l| black_box(ServerLineRef::decode(l)).is_ok(),
+    );
 }
 
 criterion_group!(benches, codec);

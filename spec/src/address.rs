@@ -30,27 +30,40 @@ pub struct Address {
 
 const BAD_IP: DecodeError = DecodeError::new(ErrorCode::BadAddress, "not a valid IP address");
 
+/// Parses an IP literal as [`Ip::new`] does, without copying its text: shared
+/// with the borrowed decoder.
+pub(crate) fn parse_ip(text: &str) -> Result<IpAddr, DecodeError> {
+    let addr: IpAddr = if text.contains(':') {
+        IpAddr::V6(text.parse().map_err(|_| BAD_IP)?)
+    } else {
+        // `Ipv4Addr::from_str` already refuses leading zeros and other forms
+        // that `dec-octet` does not allow.
+        IpAddr::V4(text.parse().map_err(|_| BAD_IP)?)
+    };
+    if addr.is_unspecified() {
+        return Err(DecodeError::new(
+            ErrorCode::BadAddress,
+            "the unspecified address cannot be reached",
+        ));
+    }
+    Ok(addr)
+}
+
 impl Ip {
     /// Validates a dotted IPv4 literal (no leading zeros) or an IPv6 literal
     /// (without brackets). The unspecified addresses are refused ([REG-5]).
     pub fn new(text: &str) -> Result<Ip, DecodeError> {
-        let addr: IpAddr = if text.contains(':') {
-            IpAddr::V6(text.parse().map_err(|_| BAD_IP)?)
-        } else {
-            // `Ipv4Addr::from_str` already refuses leading zeros and other forms
-            // that `dec-octet` does not allow.
-            IpAddr::V4(text.parse().map_err(|_| BAD_IP)?)
-        };
-        if addr.is_unspecified() {
-            return Err(DecodeError::new(
-                ErrorCode::BadAddress,
-                "the unspecified address cannot be reached",
-            ));
-        }
-        Ok(Ip {
+        let addr = parse_ip(text)?;
+        Ok(Ip::from_parts(text, addr))
+    }
+
+    /// An IP whose literal `text` the crate has already parsed into `addr` (a
+    /// field of a borrowed line).
+    pub(crate) fn from_parts(text: &str, addr: IpAddr) -> Ip {
+        Ip {
             text: text.to_owned(),
             addr,
-        })
+        }
     }
 
     /// The literal as written (no brackets).

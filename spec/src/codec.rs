@@ -19,6 +19,7 @@
 //!
 //! Decoding never panics, whatever the bytes.
 
+use crate::borrowed::{ClientLineRef, ServerLineRef};
 use crate::error::{DecodeError, ErrorCode};
 use crate::limits::MAX_LINE;
 use crate::{ClientLine, Datagram, PeerLine, ServerLine, encode, parse};
@@ -52,10 +53,31 @@ fn checked_text(line: &[u8]) -> Result<&str, DecodeError> {
     Ok(text)
 }
 
+impl<'a> ClientLineRef<'a> {
+    /// Decodes a client → server line (§3 `client-line`), without its terminator,
+    /// into a view that borrows its text from `line` (no allocation). Same checks,
+    /// same errors as [`ClientLine::decode`].
+    pub fn decode(line: &'a [u8]) -> Result<ClientLineRef<'a>, DecodeError> {
+        parse::client_line(checked_text(line)?)
+    }
+}
+
+impl<'a> ServerLineRef<'a> {
+    /// Decodes a server → client line (§3 `server-line`), without its terminator,
+    /// into a view that borrows its text from `line` (no allocation). Same checks,
+    /// same errors as [`ServerLine::decode`].
+    pub fn decode(line: &'a [u8]) -> Result<ServerLineRef<'a>, DecodeError> {
+        parse::server_line(checked_text(line)?)
+    }
+}
+
 impl ClientLine {
     /// Decodes a client → server line (§3 `client-line`), without its terminator.
+    ///
+    /// The borrowed decode, copied: see [`ClientLineRef::decode`] for a decode
+    /// that does not allocate.
     pub fn decode(line: &[u8]) -> Result<ClientLine, DecodeError> {
-        parse::client_line(checked_text(line)?)
+        ClientLineRef::decode(line).map(ClientLineRef::into_owned)
     }
     /// Appends the wire form and CRLF.
     pub fn encode(&self, out: &mut Vec<u8>) {
@@ -66,8 +88,11 @@ impl ClientLine {
 
 impl ServerLine {
     /// Decodes a server → client line (§3 `server-line`), without its terminator.
+    ///
+    /// The borrowed decode, copied: see [`ServerLineRef::decode`] for a decode
+    /// that does not allocate.
     pub fn decode(line: &[u8]) -> Result<ServerLine, DecodeError> {
-        parse::server_line(checked_text(line)?)
+        ServerLineRef::decode(line).map(ServerLineRef::into_owned)
     }
     /// Appends the wire form and CRLF.
     pub fn encode(&self, out: &mut Vec<u8>) {

@@ -13,6 +13,7 @@
 pub mod address;
 #[cfg(feature = "arbitrary")]
 mod arbitrary_impls;
+pub mod borrowed;
 mod codec;
 mod encode;
 pub mod error;

@@ -29,7 +29,14 @@ pub(crate) fn offer(i: &str) -> PResult<'_, Datagram> {
     let (i, nick) = preceded(sep, nick).parse(i)?;
     let (i, port) = preceded(sep, port).parse(i)?;
     let (i, ticket) = preceded(sep, ticket).parse(i)?;
-    Ok((i, Datagram::Offer { nick, port, ticket }))
+    Ok((
+        i,
+        Datagram::Offer {
+            nick: nick.into_owned(),
+            port,
+            ticket,
+        },
+    ))
 }
 
 /// `dm = %s"DM" ":" nick ":" text-field`
@@ -37,5 +44,11 @@ pub(crate) fn offer(i: &str) -> PResult<'_, Datagram> {
 /// The same shape as `broadcast`.
 pub(crate) fn dm(i: &str) -> PResult<'_, Datagram> {
     let (i, (nick, text)) = broadcast(i)?;
-    Ok((i, Datagram::Dm { nick, text }))
+    Ok((
+        i,
+        Datagram::Dm {
+            nick: nick.into_owned(),
+            text: text.into_owned(),
+        },
+    ))
 }

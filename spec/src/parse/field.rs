@@ -9,15 +9,16 @@
 use nom::Parser;
 use nom::character::complete::char;
 
+use std::net::IpAddr;
+
 use super::{Fail, PResult, failure};
-use crate::address::{Address, Ip, Port};
+use crate::address::{Port, parse_ip};
+use crate::borrowed::{AddressRef, ErrCodeRef, IpRef, NickRef, PingTokenRef, TextRef};
 use crate::error::{DecodeError, ErrorCode};
 use crate::id::{MsgId, Timestamp};
 use crate::limits::{MAX_MSG_ID, MAX_TEXT, MAX_TIME};
-use crate::message::{Delivery, ErrCode};
-use crate::nick::Nick;
-use crate::text::Text;
-use crate::token::{PingToken, Ticket, Token};
+use crate::message::Delivery;
+use crate::token::{Ticket, Token};
 
 const fn malformed(reason: &'static str) -> DecodeError {
     DecodeError::new(ErrorCode::Malformed, reason)
@@ -47,10 +48,10 @@ pub(crate) fn raw_field(i: &str) -> PResult<'_, &str> {
 /// `nick = 1*32nickchar` ; `nickchar = ALPHA / DIGIT / "_" / "-"`
 ///
 /// Breaking the rule (including an empty field) is `BAD_NICK`.
-pub(crate) fn nick(i: &str) -> PResult<'_, Nick> {
+pub(crate) fn nick(i: &str) -> PResult<'_, NickRef<'_>> {
     let (rest, s) = raw_field(i)?;
-    match Nick::new(s) {
-        Ok(n) => Ok((rest, n)),
+    match crate::nick::check(s) {
+        Ok(()) => Ok((rest, NickRef::from_checked(s))),
         Err(e) => failure(e),
     }
 }
@@ -58,10 +59,10 @@ pub(crate) fn nick(i: &str) -> PResult<'_, Nick> {
 /// `ping-token = 1*32nickchar`
 ///
 /// Breaking the rule is `MALFORMED`.
-pub(crate) fn ping_token(i: &str) -> PResult<'_, PingToken> {
+pub(crate) fn ping_token(i: &str) -> PResult<'_, PingTokenRef<'_>> {
     let (rest, s) = raw_field(i)?;
-    match PingToken::new(s) {
-        Ok(t) => Ok((rest, t)),
+    match crate::token::check_ping_token(s) {
+        Ok(()) => Ok((rest, PingTokenRef::from_checked(s))),
         Err(e) => failure(e),
     }
 }
@@ -70,30 +71,30 @@ pub(crate) fn ping_token(i: &str) -> PResult<'_, PingToken> {
 ///
 /// The whole pair is one field kind: anything wrong with it, including a missing
 /// `:` or port after the IP, is `BAD_ADDRESS`.
-pub(crate) fn address(i: &str) -> PResult<'_, Address> {
+pub(crate) fn address(i: &str) -> PResult<'_, AddressRef<'_>> {
     let (i, ip) = ip(i)?;
     let Ok((i, _)) = sep(i) else {
         return failure(bad_address("an address is <ip>:<port>"));
     };
     let (i, port) = port(i)?;
-    Ok((i, Address::new(ip, port)))
+    Ok((i, AddressRef { ip, port }))
 }
 
 /// `ip = ipv4 / "[" ipv6 "]"`
 ///
 /// An IPv6 address must be in brackets; an IPv4 address must not. The
 /// unspecified addresses (`0.0.0.0`, `[::]`) are refused ([REG-5]).
-pub(crate) fn ip(i: &str) -> PResult<'_, Ip> {
+pub(crate) fn ip(i: &str) -> PResult<'_, IpRef<'_>> {
     match i.strip_prefix('[') {
         Some(inner) => {
             let Some((v6, rest)) = inner.split_once(']') else {
                 return failure(bad_address("an IPv6 address needs its closing ']'"));
             };
-            Ok((rest, ipv6(v6)?))
+            Ok((rest, IpRef::from_parts(v6, ipv6(v6)?)))
         }
         None => {
             let (rest, s) = raw_field(i)?;
-            Ok((rest, ipv4(s)?))
+            Ok((rest, IpRef::from_parts(s, ipv4(s)?)))
         }
     }
 }
@@ -102,29 +103,29 @@ pub(crate) fn ip(i: &str) -> PResult<'_, Ip> {
 /// `dec-octet = DIGIT / %x31-39 DIGIT / "1" 2DIGIT / "2" %x30-34 DIGIT / "25" %x30-35`
 ///
 /// `s` is the whole field. Leading zeros are refused, as `dec-octet` says.
-pub(crate) fn ipv4(s: &str) -> Result<Ip, nom::Err<Fail>> {
+pub(crate) fn ipv4(s: &str) -> Result<IpAddr, nom::Err<Fail>> {
     let b = s.as_bytes();
-    // `Ip::new` would also take an IPv6 literal: only dots and digits belong here.
+    // `parse_ip` would also take an IPv6 literal: only dots and digits belong here.
     if b.is_empty() || !b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
         return Err(nom::Err::Failure(Fail(bad_address(
             "not a valid IPv4 address (IPv6 goes in brackets)",
         ))));
     }
-    Ip::new(s).map_err(|e| nom::Err::Failure(Fail(e)))
+    parse_ip(s).map_err(|e| nom::Err::Failure(Fail(e)))
 }
 
 /// `ipv6 = <IPv6address, RFC 3986 section 3.2.2>` (the text between the brackets).
 ///
 /// No zone identifier; hex digits in either case.
-pub(crate) fn ipv6(s: &str) -> Result<Ip, nom::Err<Fail>> {
-    // Every IPv6 literal holds a ':'; without one, `Ip::new` would read IPv4, which
+pub(crate) fn ipv6(s: &str) -> Result<IpAddr, nom::Err<Fail>> {
+    // Every IPv6 literal holds a ':'; without one, `parse_ip` would read IPv4, which
     // may not stand in brackets.
     if !s.contains(':') {
         return Err(nom::Err::Failure(Fail(bad_address(
             "only an IPv6 address goes in brackets",
         ))));
     }
-    Ip::new(s).map_err(|e| nom::Err::Failure(Fail(e)))
+    parse_ip(s).map_err(|e| nom::Err::Failure(Fail(e)))
 }
 
 /// `port = %x31-39 *4DIGIT` ; value 1..65535
@@ -158,7 +159,7 @@ fn digits_value(b: &[u8]) -> u64 {
 /// (`TEXT_TOO_LONG`), the `:` and the text being present (`MALFORMED` if the line
 /// ends after `<len>`), then `<len>` against the octets of the text
 /// (`BAD_LENGTH`). The text runs to the end of the line.
-pub(crate) fn text_field(i: &str) -> PResult<'_, Text> {
+pub(crate) fn text_field(i: &str) -> PResult<'_, TextRef<'_>> {
     let (i, n) = len(i)?;
     let (i, _) = sep(i)?;
     text(i, n)
@@ -196,7 +197,7 @@ pub(crate) fn len(i: &str) -> PResult<'_, usize> {
 ///
 /// Takes the rest of the line, which must be exactly `len` octets (`BAD_LENGTH`).
 /// NUL, CR and LF were refused for the whole line before any field was read.
-pub(crate) fn text(i: &str, len: usize) -> PResult<'_, Text> {
+pub(crate) fn text(i: &str, len: usize) -> PResult<'_, TextRef<'_>> {
     if i.len() != len {
         return failure(DecodeError::new(
             ErrorCode::BadLength,
@@ -205,7 +206,7 @@ pub(crate) fn text(i: &str, len: usize) -> PResult<'_, Text> {
     }
     // Valid by now: 1 to MAX_TEXT octets (`len` said so and matches), and the
     // whole line was checked for NUL, CR and LF before any field was read.
-    Ok(("", Text::from_valid(i)))
+    Ok(("", TextRef::from_checked(i)))
 }
 
 /// `token = 32hexlower` ; `hexlower = DIGIT / %x61-66`
@@ -278,10 +279,10 @@ pub(crate) fn time(i: &str) -> PResult<'_, Timestamp> {
 
 /// `error-code = 1*32(%x41-5A / DIGIT / "_")`
 ///
-/// A code of §6 decodes as [`ErrCode::Known`], any other well-formed code as
-/// [`ErrCode::Other`] (receivers must accept codes they do not know, §6).
+/// A code of §6 decodes as [`ErrCodeRef::Known`], any other well-formed code as
+/// [`ErrCodeRef::Other`] (receivers must accept codes they do not know, §6).
 /// Breaking the rule is `MALFORMED`.
-pub(crate) fn error_code(i: &str) -> PResult<'_, ErrCode> {
+pub(crate) fn error_code(i: &str) -> PResult<'_, ErrCodeRef<'_>> {
     let (rest, s) = raw_field(i)?;
     let b = s.as_bytes();
     let ok = |c: &u8| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_';
@@ -289,8 +290,8 @@ pub(crate) fn error_code(i: &str) -> PResult<'_, ErrCode> {
         return failure(malformed("an error code is 1 to 32 of A-Z, 0-9 and _"));
     }
     let code = match ErrorCode::from_wire(s) {
-        Some(c) => ErrCode::Known(c),
-        None => ErrCode::Other(s.to_owned()),
+        Some(c) => ErrCodeRef::Known(c),
+        None => ErrCodeRef::Other(s),
     };
     Ok((rest, code))
 }

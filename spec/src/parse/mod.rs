@@ -24,7 +24,9 @@
 //!
 //! Hot-path notes: after the UTF-8 and NUL/CR/LF checks (one pass each, both
 //! vectorised), each field is found with one short scan for `:` and validated in
-//! place; the only allocations are the owned strings of the decoded value.
+//! place. The rules build the borrowed views of `crate::borrowed` (the text
+//! fields point into the line), so decoding allocates nothing; the owned types
+//! are those views copied (`into_owned`).
 
 mod client;
 mod datagram;
@@ -40,7 +42,7 @@ use crate::error::{DecodeError, ErrorCode};
 pub(crate) use client::client_line;
 pub(crate) use datagram::datagram;
 pub(crate) use peer::peer_line;
-pub(crate) use server::server_line;
+pub(crate) use server::{blocks_entry, list_entry, server_line};
 
 /// The error of every parser here: the §6 code and reason to report.
 ///

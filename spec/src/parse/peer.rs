@@ -18,15 +18,23 @@ pub(crate) fn peer_line(line: &str) -> Result<PeerLine, DecodeError> {
     let (verb, rest) = split_verb(line);
     match verb {
         "HELLO" => finish(rest, hello),
-        "MSG" => finish(rest, msg).map(PeerLine::Msg),
+        "MSG" => finish(rest, msg).map(|m| PeerLine::Msg(m.into_owned())),
         "ACK" => finish(rest, ack).map(|id| PeerLine::Ack { id }),
-        "BROADCAST" => {
-            finish(rest, broadcast).map(|(nick, text)| PeerLine::Broadcast { nick, text })
-        }
-        "PING" => finish(rest, ping).map(|token| PeerLine::Ping { token }),
-        "PONG" => finish(rest, pong).map(|token| PeerLine::Pong { token }),
+        "BROADCAST" => finish(rest, broadcast).map(|(nick, text)| PeerLine::Broadcast {
+            nick: nick.into_owned(),
+            text: text.into_owned(),
+        }),
+        "PING" => finish(rest, ping).map(|token| PeerLine::Ping {
+            token: token.into_owned(),
+        }),
+        "PONG" => finish(rest, pong).map(|token| PeerLine::Pong {
+            token: token.into_owned(),
+        }),
         "QUIT" => finish(rest, quit).map(|()| PeerLine::Quit),
-        "ERR" => finish(rest, error).map(|(code, text)| PeerLine::Err { code, text }),
+        "ERR" => finish(rest, error).map(|(code, text)| PeerLine::Err {
+            code: code.into_owned(),
+            text: text.into_owned(),
+        }),
         _ => Err(UNKNOWN_VERB),
     }
 }
@@ -35,5 +43,11 @@ pub(crate) fn peer_line(line: &str) -> Result<PeerLine, DecodeError> {
 pub(crate) fn hello(i: &str) -> PResult<'_, PeerLine> {
     let (i, nick) = preceded(sep, nick).parse(i)?;
     let (i, ticket) = opt(preceded(sep, ticket)).parse(i)?;
-    Ok((i, PeerLine::Hello { nick, ticket }))
+    Ok((
+        i,
+        PeerLine::Hello {
+            nick: nick.into_owned(),
+            ticket,
+        },
+    ))
 }
