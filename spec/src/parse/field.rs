@@ -6,8 +6,7 @@
 //! the end of the line. A field that breaks its rule is a `Failure` with the code
 //! that §2.1's table gives its field kind.
 
-use nom::Parser;
-use nom::character::complete::char;
+use nom::error::{ErrorKind, ParseError};
 
 use std::net::IpAddr;
 
@@ -16,8 +15,9 @@ use crate::address::{Port, parse_ip};
 use crate::borrowed::{AddressRef, ErrCodeRef, IpRef, NickRef, PingTokenRef, TextRef};
 use crate::error::{DecodeError, ErrorCode};
 use crate::id::{MsgId, Timestamp};
-use crate::limits::{MAX_MSG_ID, MAX_TEXT, MAX_TIME};
+use crate::limits::{MAX_MSG_ID, MAX_NICK, MAX_PING_TOKEN, MAX_TEXT, MAX_TIME};
 use crate::message::Delivery;
+use crate::nick::is_nickchar;
 use crate::token::{Ticket, Token};
 
 const fn malformed(reason: &'static str) -> DecodeError {
@@ -29,18 +29,41 @@ const fn bad_address(reason: &'static str) -> DecodeError {
 
 /// The `":"` that introduces the next field. Its absence is a recoverable
 /// `Error` (an optional field is absent; a required one is missing, `MALFORMED`).
+///
+/// The same as nom's `char(':')` (same result, same error), without decoding a
+/// character: `:` is one ASCII octet.
 pub(crate) fn sep(i: &str) -> PResult<'_, char> {
-    char(':').parse(i)
+    match i.strip_prefix(':') {
+        Some(rest) => Ok((rest, ':')),
+        None => Err(nom::Err::Error(Fail::from_error_kind(i, ErrorKind::Char))),
+    }
+}
+
+/// The fast path of the field rules: the field at the front of `i` when every
+/// octet of it is one that `ok` accepts (a run of them, ended by `:` or by the
+/// end of the line), with the rest of the line; `None` when some other octet
+/// comes first. One pass finds the field's end and checks its octets; a field
+/// that fails here goes the slow way (`raw_field` and the full rule), which
+/// picks the error, so that errors stay those of the rule.
+#[inline]
+fn run_of(i: &str, ok: impl Fn(u8) -> bool) -> Option<(&str, &str)> {
+    let b = i.as_bytes();
+    let n = b.iter().position(|&c| !ok(c)).unwrap_or(b.len());
+    match b.get(n) {
+        None | Some(b':') => Some(i.split_at(n)),
+        Some(_) => None,
+    }
 }
 
 /// The raw text of one field: everything up to the next `:` or the end of the
 /// line (possibly empty). Never fails.
 ///
-/// Equivalent to `take_till(|c| c == ':')`, but scans octets with `memchr`
-/// instead of decoding characters (`:` is ASCII, so the split is always on a
-/// character boundary).
+/// Equivalent to `take_till(|c| c == ':')`, but scans octets instead of
+/// decoding characters (`:` is ASCII, so the split is always on a character
+/// boundary). A plain loop, not `memchr`: fields before the text are short (a
+/// nick, a number), and `memchr`'s dispatch and set-up cost more than the scan.
 pub(crate) fn raw_field(i: &str) -> PResult<'_, &str> {
-    let at = memchr::memchr(b':', i.as_bytes()).unwrap_or(i.len());
+    let at = i.bytes().position(|b| b == b':').unwrap_or(i.len());
     let (field, rest) = i.split_at(at);
     Ok((rest, field))
 }
@@ -49,6 +72,11 @@ pub(crate) fn raw_field(i: &str) -> PResult<'_, &str> {
 ///
 /// Breaking the rule (including an empty field) is `BAD_NICK`.
 pub(crate) fn nick(i: &str) -> PResult<'_, NickRef<'_>> {
+    if let Some((s, rest)) = run_of(i, is_nickchar)
+        && (1..=MAX_NICK).contains(&s.len())
+    {
+        return Ok((rest, NickRef::from_checked(s)));
+    }
     let (rest, s) = raw_field(i)?;
     match crate::nick::check(s) {
         Ok(()) => Ok((rest, NickRef::from_checked(s))),
@@ -60,6 +88,11 @@ pub(crate) fn nick(i: &str) -> PResult<'_, NickRef<'_>> {
 ///
 /// Breaking the rule is `MALFORMED`.
 pub(crate) fn ping_token(i: &str) -> PResult<'_, PingTokenRef<'_>> {
+    if let Some((s, rest)) = run_of(i, is_nickchar)
+        && (1..=MAX_PING_TOKEN).contains(&s.len())
+    {
+        return Ok((rest, PingTokenRef::from_checked(s)));
+    }
     let (rest, s) = raw_field(i)?;
     match crate::token::check_ping_token(s) {
         Ok(()) => Ok((rest, PingTokenRef::from_checked(s))),
@@ -171,6 +204,15 @@ pub(crate) fn text_field(i: &str) -> PResult<'_, TextRef<'_>> {
 /// `MAX_TEXT` is `TEXT_TOO_LONG` however many digits it has (no overflow: any
 /// run of digits longer than four is above `MAX_TEXT`).
 pub(crate) fn len(i: &str) -> PResult<'_, usize> {
+    if let Some((s, rest)) = run_of(i, |c| c.is_ascii_digit())
+        && (1..=4).contains(&s.len())
+        && !s.starts_with('0')
+    {
+        let n = usize::from(u16::try_from(digits_value(s.as_bytes())).unwrap_or(u16::MAX));
+        if n <= MAX_TEXT {
+            return Ok((rest, n));
+        }
+    }
     let (rest, s) = raw_field(i)?;
     let b = s.as_bytes();
     if !matches!(b.first(), Some(b'1'..=b'9')) || !b.iter().all(u8::is_ascii_digit) {
@@ -235,6 +277,13 @@ pub(crate) fn ticket(i: &str) -> PResult<'_, Ticket> {
 ///
 /// Breaking the rule is `MALFORMED`.
 pub(crate) fn msg_id(i: &str) -> PResult<'_, MsgId> {
+    if let Some((s, rest)) = run_of(i, |c| c.is_ascii_digit())
+        && (1..=16).contains(&s.len())
+        && !s.starts_with('0')
+        && let Ok(id) = MsgId::new(digits_value(s.as_bytes()))
+    {
+        return Ok((rest, id));
+    }
     let (rest, s) = raw_field(i)?;
     let b = s.as_bytes();
     if !matches!(b.first(), Some(b'1'..=b'9')) || b.len() > 16 || !b.iter().all(u8::is_ascii_digit)
@@ -257,6 +306,13 @@ pub(crate) fn msg_id(i: &str) -> PResult<'_, MsgId> {
 ///
 /// Breaking the rule is `MALFORMED`.
 pub(crate) fn time(i: &str) -> PResult<'_, Timestamp> {
+    if let Some((s, rest)) = run_of(i, |c| c.is_ascii_digit())
+        && (1..=11).contains(&s.len())
+        && (s == "0" || !s.starts_with('0'))
+        && let Ok(t) = Timestamp::new(digits_value(s.as_bytes()))
+    {
+        return Ok((rest, t));
+    }
     let (rest, s) = raw_field(i)?;
     let b = s.as_bytes();
     let ok = match b {
