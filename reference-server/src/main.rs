@@ -8,6 +8,16 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use reference_server::{Config, DbPath, Server};
 
+#[cfg(not(target_env = "msvc"))]
+mod reclaim;
+
+/// jemalloc, purged by [`reclaim`] when the server goes quiet (settings in
+/// `.cargo/config.toml`): glibc's malloc kept what a registration storm had freed,
+/// several KiB per idle connection for good (reference-server/PERFORMANCE.md §7).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The p2pchat/1 reference server.
 ///
 /// Prints one line `p2pchat-server listening on <ip:port>` on stdout when it is ready;
@@ -178,6 +188,8 @@ fn main() -> anyhow::Result<()> {
         DbPath::File(p) => p.display().to_string(),
     };
     let server = Server::open(config)?;
+    #[cfg(not(target_env = "msvc"))]
+    reclaim::start();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
