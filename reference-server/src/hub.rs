@@ -182,16 +182,17 @@ impl Hub {
     /// Sends a reply made of `entries` (each `":..."`) as `<final_verb><entries>`, or,
     /// when that does not fit in `MAX_LINE` octets, as `<part_verb><entries>` lines
     /// followed by a last `<final_verb><entries>` line, every line within `MAX_LINE`,
-    /// the entries in order ([REG-2], [BLK-4]).
+    /// the entries in order ([REG-2], [BLK-4]). `total` is the summed length of the
+    /// entries (given, so that the entries are walked once).
     fn emit_split<'e>(
         out: &mut Vec<u8>,
         sink: &mut impl Sink,
         conn: ConnId,
         part_verb: &[u8],
         final_verb: &[u8],
-        entries: impl Iterator<Item = &'e [u8]> + Clone,
+        total: usize,
+        entries: impl Iterator<Item = &'e [u8]>,
     ) {
-        let total: usize = entries.clone().map(<[u8]>::len).sum();
         out.clear();
         if final_verb.len() + total <= MAX_LINE {
             out.extend_from_slice(final_verb);
@@ -227,12 +228,24 @@ impl Hub {
     /// The `LIST` reply ([REG-2], [LST-1]), split into `LISTPART` lines when long.
     fn emit_list(&mut self, sink: &mut impl Sink, conn: ConnId) {
         let skip_self = fault!(self, ListWithoutSelf);
+        let mut total = self.registry.entries_len();
+        if skip_self && let Some(o) = self.registry.get(conn) {
+            total -= o.entry().len();
+        }
         let entries = self
             .registry
             .iter()
             .filter(|(c, _)| !(skip_self && *c == conn))
             .map(|(_, o)| o.entry());
-        Hub::emit_split(&mut self.scratch, sink, conn, b"LISTPART", b"LIST", entries);
+        Hub::emit_split(
+            &mut self.scratch,
+            sink,
+            conn,
+            b"LISTPART",
+            b"LIST",
+            total,
+            entries,
+        );
     }
 
     /// Sends `line` to every registered connection, in registration order ([BRD-3]).
@@ -338,7 +351,7 @@ impl Hub {
                     .registry
                     .get(conn)
                     .map(|o| {
-                        o.blocks
+                        o.blocks()
                             .iter()
                             .map(|(_, n)| {
                                 let mut e = Vec::with_capacity(n.as_str().len() + 1);
@@ -355,6 +368,7 @@ impl Hub {
                     conn,
                     b"BLOCKSPART",
                     b"BLOCKS",
+                    entries.iter().map(Vec::len).sum(),
                     entries.iter().map(Vec::as_slice),
                 );
                 Outcome::Continue
@@ -479,14 +493,20 @@ impl Hub {
         let sender_key = sender.key.clone();
         self.scratch.clear();
         ServerLine::Broadcast { nick, text }.encode(&mut self.scratch);
-        let relay_blocked = fault!(self, RelayFromBlocked);
         let no_echo = fault!(self, NoEcho);
-        for (c, o) in self.registry.iter() {
+        // [BLK-5] the recipients that block the sender, from the blocked-by index:
+        // usually none, so the walk below tests nothing per recipient but the echo.
+        let blockers = if fault!(self, RelayFromBlocked) {
+            &[]
+        } else {
+            self.registry.blockers_of(&sender_key)
+        };
+        for (c, _) in self.registry.iter() {
             if c == conn {
                 if !no_echo {
                     sink.send(c, &self.scratch);
                 }
-            } else if relay_blocked || !o.blocks_key(&sender_key) {
+            } else if blockers.is_empty() || !blockers.contains(&c) {
                 sink.send(c, &self.scratch);
             }
         }
@@ -555,8 +575,8 @@ impl Hub {
         }
         // [BLK-6] a SEND to a user who blocks the sender is dropped and answered as
         // if it had been accepted; it still uses up an id.
-        let blocked = match online.and_then(|c| self.registry.get(c)) {
-            Some(o) => Ok(o.blocks_key(&from_key)),
+        let blocked = match online.filter(|c| self.registry.get(*c).is_some()) {
+            Some(c) => Ok(self.registry.blocks(c, &from_key)),
             None => self.store.is_blocked(&to_key, &from_key),
         };
         let blocked = match blocked {
@@ -633,11 +653,7 @@ impl Hub {
         if let Err(e) = self.store.block(&owner, &key, &nick) {
             return self.storage_failed(sink, conn, &e);
         }
-        if let Some(o) = self.registry.get_mut(conn)
-            && !o.blocks_key(&key)
-        {
-            o.blocks.push((key, nick.clone()));
-        }
+        self.registry.add_block(conn, key, nick.clone());
         self.emit(sink, conn, &ServerLine::Blocked { nick });
     }
 
@@ -651,9 +667,7 @@ impl Hub {
         if let Err(e) = self.store.unblock(&owner, &key) {
             return self.storage_failed(sink, conn, &e);
         }
-        if let Some(o) = self.registry.get_mut(conn) {
-            o.blocks.retain(|(k, _)| *k != key);
-        }
+        self.registry.remove_block(conn, &key);
         self.emit(sink, conn, &ServerLine::Unblocked { nick });
     }
 
@@ -690,7 +704,7 @@ impl Hub {
             );
         };
         let target_user = user_of(target);
-        let blocks_me = target.blocks_key(&me_key);
+        let blocks_me = self.registry.blocks(target_conn, &me_key);
         let ticket = self.tickets.issue(self.entropy.as_mut(), now.mono);
         // [TKT-1] INVITE to the target, then the reply; [BLK-7] no INVITE to a user who
         // blocks the requester.

@@ -467,3 +467,41 @@ fn brd_2_own_nick_in_another_case_is_not_your_nick() {
         assert_eq!(codes(&out), ["S1: NOT_YOUR_NICK"], "{line}");
     }
 }
+
+// ---- the blocked-by index through the hub ([BLK-5], [BLK-8]) -----------------
+
+/// Who receives a broadcast from `from` (the echo included), in order.
+fn broadcast_recipients(h: &mut Hub, from: ConnId, nick: &str) -> Vec<ConnId> {
+    let (_, out) = send(h, from, &format!("BROADCAST:{nick}:2:hi"));
+    out.iter().map(|(c, _)| *c).collect()
+}
+
+#[test]
+fn blk_5_broadcast_skips_blockers_in_any_case_across_reregistration() {
+    let mut h = hub();
+    send(&mut h, 1, "REGISTER:alice:127.0.0.1:5000");
+    send(&mut h, 2, "REGISTER:bob:127.0.0.1:5001");
+    let (_, out) = send(&mut h, 3, "REGISTER:carol:127.0.0.1:5002");
+    let carol_token = out
+        .iter()
+        .find_map(|(_, l)| l.strip_prefix("TOKEN:carol:"))
+        .expect("carol's token")
+        .to_owned();
+    assert_eq!(broadcast_recipients(&mut h, 2, "bob"), [1, 2, 3]);
+    // carol blocks "BOB": bob's broadcasts skip her, whatever the case.
+    send(&mut h, 3, "BLOCK:BOB");
+    assert_eq!(broadcast_recipients(&mut h, 2, "bob"), [1, 2]);
+    assert_eq!(broadcast_recipients(&mut h, 1, "alice"), [1, 2, 3]);
+    // carol leaves: nothing to skip; she comes back on another connection with her
+    // token, and her block with her ([BLK-8]).
+    h.disconnect(3, &mut Vec::<(ConnId, Vec<u8>)>::new());
+    assert_eq!(broadcast_recipients(&mut h, 2, "bob"), [1, 2]);
+    send(
+        &mut h,
+        7,
+        &format!("REGISTER:Carol:127.0.0.1:5002:{carol_token}"),
+    );
+    assert_eq!(broadcast_recipients(&mut h, 2, "bob"), [1, 2]);
+    send(&mut h, 7, "UNBLOCK:bOb");
+    assert_eq!(broadcast_recipients(&mut h, 2, "bob"), [1, 2, 7]);
+}

@@ -19,8 +19,9 @@ pub struct Online {
     /// `":" nick ":" ip ":" port`, as a `LIST` entry is written ([REG-2]).
     entry: Box<[u8]>,
     /// The keys this user blocks, with the nick as given, in the order blocked
-    /// (a cache of the store, [BLK-4]).
-    pub blocks: Vec<(String, Nick)>,
+    /// (a cache of the store, [BLK-4]). Changed only through the registry, which
+    /// keeps its blocked-by index in step.
+    blocks: Vec<(String, Nick)>,
 }
 
 impl Online {
@@ -29,9 +30,10 @@ impl Online {
         &self.entry
     }
 
-    /// Whether this user blocks the user with key `key`.
-    pub fn blocks_key(&self, key: &str) -> bool {
-        self.blocks.iter().any(|(k, _)| k == key)
+    /// The keys this user blocks, with the nick as given, in the order blocked
+    /// ([BLK-4]).
+    pub fn blocks(&self) -> &[(String, Nick)] {
+        &self.blocks
     }
 }
 
@@ -46,6 +48,15 @@ pub struct Registry {
     order: BTreeMap<u64, (ConnId, Online)>,
     by_conn: IdMap<ConnId, u64>,
     by_key: HashMap<String, ConnId>,
+    /// Blocked key → the online connections whose users block it ([BLK-5]..[BLK-7]).
+    /// The reverse of every online user's `blocks`: a broadcast skips exactly these
+    /// recipients instead of scanning every recipient's block list, and "does X block
+    /// Y" is one hash look-up. Keys are case-folded ([REG-3]), so blocking is
+    /// case-insensitive; no entry is ever an empty vector.
+    blocked_by: HashMap<String, Vec<ConnId>>,
+    /// The summed length of every `entry`, so that a LIST reply knows its size
+    /// without walking the registry twice.
+    entries_len: usize,
     next_seq: u64,
 }
 
@@ -60,6 +71,53 @@ impl Registry {
     pub fn get_mut(&mut self, conn: ConnId) -> Option<&mut Online> {
         let seq = self.by_conn.get(&conn)?;
         self.order.get_mut(seq).map(|(_, o)| o)
+    }
+
+    /// The online connections whose users block the user with key `key`, in no
+    /// particular order (empty when nobody does, the common case).
+    pub fn blockers_of(&self, key: &str) -> &[ConnId] {
+        self.blocked_by.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether the user on `conn` blocks the user with key `key` ([BLK-5]..[BLK-7]).
+    pub fn blocks(&self, conn: ConnId, key: &str) -> bool {
+        self.blockers_of(key).contains(&conn)
+    }
+
+    /// Records that the user on `conn` blocks `key` (given as `nick`), last in its
+    /// list; nothing if it is already blocked or `conn` is not registered.
+    pub fn add_block(&mut self, conn: ConnId, key: String, nick: Nick) {
+        if self.blocks(conn, &key) {
+            return;
+        }
+        let Some(o) = self.get_mut(conn) else {
+            return;
+        };
+        o.blocks.push((key.clone(), nick));
+        self.blocked_by.entry(key).or_default().push(conn);
+    }
+
+    /// Forgets that the user on `conn` blocks `key` ([BLK-3]).
+    pub fn remove_block(&mut self, conn: ConnId, key: &str) {
+        let Some(o) = self.get_mut(conn) else {
+            return;
+        };
+        o.blocks.retain(|(k, _)| k != key);
+        self.unindex_block(conn, key);
+    }
+
+    fn unindex_block(&mut self, conn: ConnId, key: &str) {
+        if let Some(v) = self.blocked_by.get_mut(key) {
+            v.retain(|c| *c != conn);
+            if v.is_empty() {
+                self.blocked_by.remove(key);
+            }
+        }
+    }
+
+    /// The summed length of every user's LIST entry.
+    pub fn entries_len(&self) -> usize {
+        self.entries_len
     }
 
     /// The connection holding the nick with key `key`.
@@ -88,15 +146,28 @@ impl Registry {
             },
         }
         .encode(&mut line);
-        let entry = line
+        let entry: Box<[u8]> = line
             .get(b"USER".len()..line.len().saturating_sub(2))
             .unwrap_or_default()
             .into();
-        self.by_key.insert(key.clone(), conn);
-        if let Some(old) = self.by_conn.insert(conn, seq) {
-            // A connection registers once ([REG-6]); never reached.
-            self.order.remove(&old);
+        if self.by_conn.contains_key(&conn) {
+            // A connection registers once ([REG-6]); never reached, but keep the
+            // indexes whole if it were.
+            self.remove(conn);
         }
+        self.by_key.insert(key.clone(), conn);
+        self.by_conn.insert(conn, seq);
+        self.entries_len += entry.len();
+        // A user's blocks come from the store without duplicates ([BLK-1]); the
+        // check keeps the index a set even if they did not.
+        let mut unique: Vec<(String, Nick)> = Vec::with_capacity(blocks.len());
+        for (k, n) in blocks {
+            if !self.blocks(conn, &k) {
+                self.blocked_by.entry(k.clone()).or_default().push(conn);
+                unique.push((k, n));
+            }
+        }
+        let blocks = unique;
         self.order.insert(
             seq,
             (
@@ -119,6 +190,10 @@ impl Registry {
         if self.by_key.get(&online.key) == Some(&conn) {
             self.by_key.remove(&online.key);
         }
+        self.entries_len -= online.entry.len();
+        for (k, _) in &online.blocks {
+            self.unindex_block(conn, k);
+        }
         Some(online)
     }
 
@@ -137,3 +212,8 @@ impl Registry {
         self.by_conn.is_empty()
     }
 }
+
+#[cfg(test)]
+#[path = "registry_tests.rs"]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests;
