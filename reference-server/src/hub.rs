@@ -497,7 +497,7 @@ impl Hub {
         // [BLK-5] the recipients that block the sender, from the blocked-by index:
         // usually none, so the walk below tests nothing per recipient but the echo.
         let blockers = if fault!(self, RelayFromBlocked) {
-            &[]
+            None
         } else {
             self.registry.blockers_of(&sender_key)
         };
@@ -506,7 +506,7 @@ impl Hub {
                 if !no_echo {
                     sink.send(c, &self.scratch);
                 }
-            } else if blockers.is_empty() || !blockers.contains(&c) {
+            } else if blockers.is_none_or(|b| !b.contains(&c)) {
                 sink.send(c, &self.scratch);
             }
         }

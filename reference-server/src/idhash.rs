@@ -2,7 +2,7 @@
 //! multiplication instead of SipHash. Not for keys a client chooses (nicks keep the
 //! standard, DoS-resistant hasher).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Fibonacci hashing of a `u64`: the multiplication spreads the bits of a counter
@@ -29,3 +29,6 @@ impl Hasher for IdHasher {
 
 /// A map keyed by server-assigned ids.
 pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// A set of server-assigned ids.
+pub type IdSet<K> = HashSet<K, BuildHasherDefault<IdHasher>>;

@@ -26,8 +26,17 @@ fn insert(r: &mut Registry, conn: ConnId, n: &str, blocks: &[&str]) {
     r.insert(conn, nick(n), key(n), addr(), blocks);
 }
 
-/// The index holds (k, c) exactly when the user on c lists k, no pair twice and
-/// no empty vector; the LIST size is the sum of the entries.
+/// The connections that block `nick`, sorted.
+fn blockers(r: &Registry, nick: &str) -> Vec<ConnId> {
+    let mut v: Vec<ConnId> = r
+        .blockers_of(&key(nick))
+        .map(|s| s.iter().copied().collect())
+        .unwrap_or_default();
+    v.sort_unstable();
+    v
+}
+
+/// The index holds (k, c) exactly when the user on c lists k, and no empty set; the LIST size is the sum of the entries.
 fn check(r: &Registry) {
     let mut from_lists: Vec<(String, ConnId)> = r
         .iter()
@@ -43,9 +52,6 @@ fn check(r: &Registry) {
         .collect();
     from_lists.sort();
     from_index.sort();
-    let n = from_index.len();
-    from_index.dedup();
-    assert_eq!(n, from_index.len(), "a pair twice in the index");
     assert_eq!(from_lists, from_index);
     let sum: usize = r.iter().map(|(_, o)| o.entry().len()).sum();
     assert_eq!(r.entries_len(), sum);
@@ -63,20 +69,18 @@ fn blk_blocked_by_follows_block_and_unblock() {
     check(&r);
     assert!(r.blocks(1, &key("bob")) && r.blocks(3, &key("bob")));
     assert!(!r.blocks(2, &key("bob")) && !r.blocks(1, &key("carol")));
-    let mut b = r.blockers_of(&key("bob")).to_vec();
-    b.sort_unstable();
-    assert_eq!(b, [1, 3]);
+    assert_eq!(blockers(&r, "bob"), [1, 3]);
     r.remove_block(1, &key("bob"));
     check(&r);
-    assert_eq!(r.blockers_of(&key("bob")), [3]);
+    assert_eq!(blockers(&r, "bob"), [3]);
     r.remove_block(3, &key("bob"));
     check(&r);
-    assert!(r.blockers_of(&key("bob")).is_empty());
+    assert!(r.blockers_of(&key("bob")).is_none());
     // Unblocking what is not blocked, or for a connection not registered: no change.
     r.remove_block(3, &key("bob"));
     r.add_block(9, key("bob"), nick("bob"));
     check(&r);
-    assert!(r.blockers_of(&key("bob")).is_empty());
+    assert!(r.blockers_of(&key("bob")).is_none());
 }
 
 #[test]
@@ -99,7 +103,7 @@ fn blk_blocking_is_case_insensitive() {
     // A user who registers as "BOB" is the blocked one.
     insert(&mut r, 2, "BOB", &[]);
     let bob_key = r.get(2).expect("bob").key.clone();
-    assert_eq!(r.blockers_of(&bob_key), [1]);
+    assert_eq!(blockers(&r, &bob_key), [1]);
     r.remove_block(1, &key("BOB"));
     check(&r);
     assert!(!r.blocks(1, &bob_key));
@@ -111,14 +115,12 @@ fn blk_index_survives_disconnect_and_reregistration() {
     insert(&mut r, 1, "alice", &["bob", "carol"]);
     insert(&mut r, 2, "dave", &["bob"]);
     check(&r);
-    let mut b = r.blockers_of(&key("bob")).to_vec();
-    b.sort_unstable();
-    assert_eq!(b, [1, 2]);
+    assert_eq!(blockers(&r, "bob"), [1, 2]);
     // Disconnect: alice's blocks leave the index with her.
     let gone = r.remove(1).expect("alice was online");
     check(&r);
-    assert_eq!(r.blockers_of(&key("bob")), [2]);
-    assert!(r.blockers_of(&key("carol")).is_empty());
+    assert_eq!(blockers(&r, "bob"), [2]);
+    assert!(r.blockers_of(&key("carol")).is_none());
     // Re-registration on another connection, her list back from the store ([BLK-8]).
     let blocks = gone.blocks().to_vec();
     r.insert(5, gone.nick, gone.key, gone.address, blocks);
