@@ -6,10 +6,12 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Client, TestServer};
 use reference_server::Config;
+use tokio::sync::Barrier;
 
 /// How many clients the fd limit allows (two descriptors per connection in-process).
 fn client_budget(want: usize) -> usize {
@@ -47,8 +49,14 @@ async fn brd_1_brd_3_thousand_clients_broadcast_round_bounded_in_time() {
         clients.push(c);
     }
     // Everyone sends one broadcast; everyone must receive all n, in the same order.
+    // Nobody broadcasts before everyone is registered (has read its own LIST): a
+    // broadcast reaches those registered when it is handled ([BRD-1]), so an early one
+    // would rightly miss a client whose REGISTER the server had not handled yet (this
+    // test once stalled 1 run in 4 on exactly that, waiting for the n-th line).
+    let all_registered = Arc::new(Barrier::new(n));
     let mut tasks = Vec::new();
     for (i, mut c) in clients.into_iter().enumerate() {
+        let all_registered = Arc::clone(&all_registered);
         tasks.push(tokio::spawn(async move {
             // Skip registration lines until our own LIST.
             loop {
@@ -57,6 +65,7 @@ async fn brd_1_brd_3_thousand_clients_broadcast_round_bounded_in_time() {
                     break;
                 }
             }
+            all_registered.wait().await;
             c.send(&format!("BROADCAST:u{i}:5:hello")).await;
             let mut order = Vec::with_capacity(n);
             while order.len() < n {
@@ -65,6 +74,7 @@ async fn brd_1_brd_3_thousand_clients_broadcast_round_bounded_in_time() {
                     order.push(rest.split(':').next().unwrap().to_owned());
                 } else {
                     assert!(l.starts_with("UPDATE:JOIN:"), "{l}");
+                    assert!(order.is_empty(), "a JOIN after a broadcast: {l}");
                 }
             }
             (c, order)
