@@ -674,17 +674,10 @@ impl Sink for ErrSpy<'_> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    /// What an idle connection's task costs: the size of its future.
-    #[tokio::test]
-    async fn serve_future_is_small() {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let a = l.local_addr().unwrap();
-        let (c, _s) = tokio::join!(TcpStream::connect(a), l.accept());
-        let ctx = Arc::new(Ctx {
+impl Ctx {
+    /// A context with an in-memory hub and no connections.
+    pub(crate) fn for_tests() -> Arc<Ctx> {
+        Arc::new(Ctx {
             shared: Mutex::new(Shared {
                 hub: crate::Hub::new(
                     Box::new(crate::store::MemoryStore::new()),
@@ -699,7 +692,22 @@ mod tests {
             max_outbound: 1 << 20,
             #[cfg(feature = "faults")]
             faults: crate::faults::Faults::NONE,
-        });
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// What an idle connection's task costs: the size of its future.
+    #[tokio::test]
+    async fn serve_future_is_small() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let a = l.local_addr().unwrap();
+        let (c, _s) = tokio::join!(TcpStream::connect(a), l.accept());
+        let ctx = Ctx::for_tests();
         let (_tx, rx) = watch::channel(false);
         let fut = serve(1, ctx, Arc::new(Outbox::new(c.unwrap(), 1 << 20)), rx);
         let size = std::mem::size_of_val(&fut);

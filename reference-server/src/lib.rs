@@ -36,6 +36,7 @@ pub mod registry;
 mod server;
 pub mod store;
 pub mod tickets;
+mod trim;
 
 pub use config::{Config, DbPath};
 pub use error::ServerError;
@@ -43,3 +44,4 @@ pub use error::ServerError;
 pub use faults::{Fault, Faults};
 pub use hub::{ConnId, Hub, HubConfig, Now, Outcome, Sink};
 pub use server::{Server, run};
+pub use trim::Trimmer;

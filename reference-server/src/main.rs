@@ -189,7 +189,13 @@ fn main() -> anyhow::Result<()> {
     };
     let server = Server::open(config)?;
     #[cfg(not(target_env = "msvc"))]
-    reclaim::start();
+    {
+        let trimmer = server.trimmer();
+        reclaim::start(move || {
+            let freed = trimmer.trim_idle();
+            tracing::debug!(freed, "quiet: idle connections' buffers freed");
+        });
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -11,7 +11,15 @@
 //! Two locks: `queue` (what producers append to) and `head` (the bytes taken from the
 //! queue and not yet written; whoever holds it is *the* writer, so bytes leave in
 //! order). `head` is only ever taken with `try_lock` by producers, never waited for, and
-//! is always taken before `queue`. An idle connection holds no buffer.
+//! is always taken before `queue`.
+//!
+//! A queue that was written out keeps one buffer (at most [`RETAIN_MAX`]) for its next
+//! lines: a busy connection empties its queue hundreds of times a second, and growing a
+//! fresh buffer each time (and freeing it on another thread) cost a fan-out about as much
+//! as copying the lines themselves. [`Outbox::trim`] frees the buffer of a queue that has
+//! not been used since the previous trim, so an idle connection holds no buffer
+//! (`server.rs` trims every connection twice a second, and at once when the process goes
+//! quiet).
 
 use std::io;
 use std::sync::{Mutex, MutexGuard, TryLockError};
@@ -29,6 +37,8 @@ struct Queue {
     overflow: bool,
     /// The connection is gone: drop everything.
     closed: bool,
+    /// Lines were queued since the last [`Outbox::trim`].
+    used: bool,
 }
 
 /// The writer's side: bytes taken from the queue, written up to `off`.
@@ -66,6 +76,10 @@ pub enum Flushed {
 
 /// A buffer bigger than this is not recycled as the next queue.
 const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// A queue that was written out keeps a buffer of at most this capacity (a burst's larger
+/// one is freed at once).
+pub const RETAIN_MAX: usize = 16 * 1024;
 
 /// Writes per flush before giving the rest to the owner (a reader that keeps up with a
 /// flood must not keep a producer writing for ever).
@@ -130,6 +144,7 @@ impl Outbox {
             self.notify.notify_one();
             return false;
         }
+        g.used = true;
         let was_empty = g.pending.is_empty();
         if was_empty && g.pending.capacity() == 0 {
             g.pending.reserve(line.len().max(1024));
@@ -181,9 +196,17 @@ impl Outbox {
                     return Flushed::Gone;
                 }
                 if q.pending.is_empty() {
-                    // Idle: hold no buffer.
-                    q.pending = Vec::new();
+                    // Written out: keep the larger buffer for the next lines (`trim`
+                    // frees it if none come).
                     q.in_flight = 0;
+                    let spare = if h.buf.capacity() > q.pending.capacity() {
+                        std::mem::take(&mut h.buf)
+                    } else {
+                        std::mem::take(&mut q.pending)
+                    };
+                    if spare.capacity() <= RETAIN_MAX {
+                        q.pending = spare;
+                    }
                     drop(q);
                     h.buf = Vec::new();
                     return Flushed::Idle;
@@ -213,6 +236,19 @@ impl Outbox {
         } else {
             Flushed::More
         }
+    }
+
+    /// Frees the buffer a written-out queue kept, unless lines were queued since the
+    /// last trim (`force`: even then); `true` when a buffer was freed. A queue with
+    /// lines still to write keeps them, of course.
+    pub fn trim(&self, force: bool) -> bool {
+        let mut q = self.queue();
+        let used = std::mem::take(&mut q.used);
+        if (used && !force) || !q.pending.is_empty() || q.pending.capacity() == 0 {
+            return false;
+        }
+        q.pending = Vec::new();
+        true
     }
 
     /// Whether the bound was passed.
@@ -262,8 +298,16 @@ mod tests {
         assert!(o.push(&[b'x'; 5000]));
         assert!(!o.push(b"line\r\n"), "not empty any more");
         assert_eq!(o.flush(), Flushed::Idle);
+        assert_eq!(
+            o.head.lock().unwrap().buf.capacity(),
+            0,
+            "one buffer at most"
+        );
+        let kept = o.queue().pending.capacity();
+        assert!(kept > 0 && kept <= RETAIN_MAX, "the buffer is kept: {kept}");
+        assert!(!o.trim(false), "used since the last trim: kept");
+        assert!(o.trim(false), "not used since: freed");
         assert_eq!(o.queue().pending.capacity(), 0);
-        assert_eq!(o.head.lock().unwrap().buf.capacity(), 0);
         let mut got = vec![0u8; 5006];
         let mut n = 0;
         while n < got.len() {
@@ -275,6 +319,22 @@ mod tests {
             }
         }
         assert!(got.ends_with(b"xline\r\n"));
+    }
+
+    #[tokio::test]
+    async fn trim_frees_only_an_unused_written_out_buffer() {
+        let (_c, s) = pair().await;
+        let o = Outbox::new(s, 1 << 20);
+        o.push(b"queued\r\n");
+        assert!(!o.trim(true), "lines to write are never dropped");
+        assert_eq!(o.queue().pending.len(), 8);
+        assert_eq!(o.flush(), Flushed::Idle);
+        assert!(o.trim(true), "forced: freed although used");
+        assert!(!o.trim(true), "nothing left to free");
+        // A burst's buffer past the bound is not kept at all.
+        o.push(&vec![b'x'; RETAIN_MAX + 1]);
+        assert_eq!(o.flush(), Flushed::Idle);
+        assert_eq!(o.queue().pending.capacity(), 0);
     }
 
     #[tokio::test]

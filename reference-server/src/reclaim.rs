@@ -80,17 +80,19 @@ pub fn purge() -> usize {
     purged
 }
 
-/// Starts the purging thread (where the process's CPU time can be read).
-pub fn start() {
+/// Starts the purging thread (where the process's CPU time can be read); `before_purge`
+/// runs first each time (it frees what can be freed: idle connections' buffers).
+pub fn start(before_purge: impl Fn() + Send + 'static) {
     if cpu_ticks().is_none() {
         return;
     }
     let spawned = std::thread::Builder::new()
         .name("reclaim".into())
-        .spawn(|| {
+        .spawn(move || {
             let mut quiet = Quiet::default();
             while let Some(t) = cpu_ticks() {
                 if quiet.tick(t) {
+                    before_purge();
                     let n = purge();
                     tracing::debug!(arenas = n, "quiet: freed memory handed back");
                 }

@@ -16,6 +16,7 @@ use crate::error::ServerError;
 use crate::hub::{Hub, HubConfig};
 use crate::outbox::Outbox;
 use crate::store::{MemoryStore, SqliteStore, Store};
+use crate::trim::{self, Trimmer};
 
 /// Opens the store that `config` names.
 fn open_store(config: &Config) -> Result<Box<dyn Store>, ServerError> {
@@ -53,6 +54,7 @@ fn open_store(config: &Config) -> Result<Box<dyn Store>, ServerError> {
 pub struct Server {
     config: Config,
     hub: Hub,
+    trimmer: Trimmer,
 }
 
 impl Server {
@@ -69,7 +71,17 @@ impl Server {
                 faults: config.faults,
             },
         );
-        Ok(Server { config, hub })
+        Ok(Server {
+            config,
+            hub,
+            trimmer: Trimmer::default(),
+        })
+    }
+
+    /// A handle that frees idle connections' kept write buffers, for a caller that
+    /// knows when the process has gone quiet (the binary's memory reclaim).
+    pub fn trimmer(&self) -> Trimmer {
+        self.trimmer.clone()
     }
 
     /// Serves `listener` until `shutdown` completes; then stops accepting, tells every
@@ -94,6 +106,8 @@ impl Server {
             faults: config.faults,
         });
         let (stop_tx, stop_rx) = watch::channel(false);
+        self.trimmer.attach(&ctx);
+        tokio::spawn(trim::sweep(Arc::downgrade(&ctx), stop_rx.clone()));
         // Every task holds a clone of `done_tx`; `done_rx` ends when all are gone.
         let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
         let active = Arc::new(AtomicUsize::new(0));
