@@ -238,6 +238,11 @@ impl Outbox {
         }
     }
 
+    /// Bytes queued and not yet taken by a writer.
+    pub fn queued(&self) -> usize {
+        self.queue().pending.len()
+    }
+
     /// Frees the buffer a written-out queue kept, unless lines were queued since the
     /// last trim (`force`: even then); `true` when a buffer was freed. A queue with
     /// lines still to write keeps them, of course.
