@@ -36,9 +36,13 @@ pub(crate) fn parse_ip(text: &str) -> Result<IpAddr, DecodeError> {
     let addr: IpAddr = if text.contains(':') {
         IpAddr::V6(text.parse().map_err(|_| BAD_IP)?)
     } else {
-        // `Ipv4Addr::from_str` already refuses leading zeros and other forms
-        // that `dec-octet` does not allow.
-        IpAddr::V4(text.parse().map_err(|_| BAD_IP)?)
+        // The fast path reads the valid case; `Ipv4Addr::from_str` (which
+        // already refuses leading zeros and other forms that `dec-octet` does
+        // not allow) decides the rest, so errors stay what they were.
+        match crate::dotted_quad::parse(text.as_bytes()) {
+            Some(a) => IpAddr::V4(a),
+            None => IpAddr::V4(text.parse().map_err(|_| BAD_IP)?),
+        }
     };
     if addr.is_unspecified() {
         return Err(DecodeError::new(

@@ -15,6 +15,7 @@ pub mod address;
 mod arbitrary_impls;
 pub mod borrowed;
 mod codec;
+mod dotted_quad;
 mod encode;
 pub mod error;
 pub mod framer;

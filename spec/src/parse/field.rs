@@ -138,6 +138,14 @@ pub(crate) fn ip(i: &str) -> PResult<'_, IpRef<'_>> {
 /// `s` is the whole field. Leading zeros are refused, as `dec-octet` says.
 pub(crate) fn ipv4(s: &str) -> Result<IpAddr, nom::Err<Fail>> {
     let b = s.as_bytes();
+    // Fast path: a valid, usable dotted quad in one pass. Anything else (an
+    // unspecified address included) goes the full way below, which picks the
+    // error as before.
+    if let Some(a) = crate::dotted_quad::parse(b)
+        && !a.is_unspecified()
+    {
+        return Ok(IpAddr::V4(a));
+    }
     // `parse_ip` would also take an IPv6 literal: only dots and digits belong here.
     if b.is_empty() || !b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
         return Err(nom::Err::Failure(Fail(bad_address(
