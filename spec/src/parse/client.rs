@@ -10,7 +10,7 @@ use nom::combinator::opt;
 use nom::sequence::preceded;
 
 use super::field::{address, msg_id, nick, ping_token, sep, text_field, token};
-use super::{PResult, UNKNOWN_VERB, finish, split_verb};
+use super::{PResult, UNKNOWN_VERB, after_verb, finish};
 use crate::borrowed::{ClientLineRef, NickRef, PingTokenRef, TextRef};
 use crate::error::DecodeError;
 use crate::id::MsgId;
@@ -20,25 +20,72 @@ use crate::id::MsgId;
 ///
 /// `line` has passed §2.1 steps 1–3; this is step 4 (the verb) and on.
 pub(crate) fn client_line(line: &str) -> Result<ClientLineRef<'_>, DecodeError> {
-    let (verb, rest) = split_verb(line);
-    match verb {
-        "REGISTER" => finish(rest, register),
-        "BROADCAST" => {
-            finish(rest, broadcast).map(|(nick, text)| ClientLineRef::Broadcast { nick, text })
+    // The first octet picks the candidate verbs, each compared whole by
+    // `after_verb`: the same verbs as a `match` on `split_verb`'s verb
+    // (case-sensitive, [§2.1 step 4]), without scanning for the `:` first.
+    let v = |verb| after_verb(line, verb);
+    match line.as_bytes().first() {
+        Some(b'B') => {
+            if let Some(rest) = v("BROADCAST") {
+                return finish(rest, broadcast)
+                    .map(|(nick, text)| ClientLineRef::Broadcast { nick, text });
+            }
+            if let Some(rest) = v("BLOCK") {
+                return finish(rest, block);
+            }
+            if let Some(rest) = v("BLOCKS") {
+                return finish(rest, blocks_req);
+            }
         }
-        "PING" => finish(rest, ping).map(|token| ClientLineRef::Ping { token }),
-        "PONG" => finish(rest, pong).map(|token| ClientLineRef::Pong { token }),
-        "QUIT" => finish(rest, quit).map(|()| ClientLineRef::Quit),
-        "LIST" => finish(rest, list_req),
-        "QUERY" => finish(rest, query),
-        "SEND" => finish(rest, send),
-        "ACK" => finish(rest, ack).map(|id| ClientLineRef::Ack { id }),
-        "BLOCK" => finish(rest, block),
-        "UNBLOCK" => finish(rest, unblock),
-        "BLOCKS" => finish(rest, blocks_req),
-        "TICKET" => finish(rest, ticket_req),
-        _ => Err(UNKNOWN_VERB),
+        Some(b'S') => {
+            if let Some(rest) = v("SEND") {
+                return finish(rest, send);
+            }
+        }
+        Some(b'A') => {
+            if let Some(rest) = v("ACK") {
+                return finish(rest, ack).map(|id| ClientLineRef::Ack { id });
+            }
+        }
+        Some(b'P') => {
+            if let Some(rest) = v("PING") {
+                return finish(rest, ping).map(|token| ClientLineRef::Ping { token });
+            }
+            if let Some(rest) = v("PONG") {
+                return finish(rest, pong).map(|token| ClientLineRef::Pong { token });
+            }
+        }
+        Some(b'R') => {
+            if let Some(rest) = v("REGISTER") {
+                return finish(rest, register);
+            }
+        }
+        Some(b'Q') => {
+            if let Some(rest) = v("QUIT") {
+                return finish(rest, quit).map(|()| ClientLineRef::Quit);
+            }
+            if let Some(rest) = v("QUERY") {
+                return finish(rest, query);
+            }
+        }
+        Some(b'L') => {
+            if let Some(rest) = v("LIST") {
+                return finish(rest, list_req);
+            }
+        }
+        Some(b'U') => {
+            if let Some(rest) = v("UNBLOCK") {
+                return finish(rest, unblock);
+            }
+        }
+        Some(b'T') => {
+            if let Some(rest) = v("TICKET") {
+                return finish(rest, ticket_req);
+            }
+        }
+        _ => {}
     }
+    Err(UNKNOWN_VERB)
 }
 
 /// `register = %s"REGISTER" ":" nick ":" address [":" token]`

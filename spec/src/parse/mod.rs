@@ -104,6 +104,18 @@ pub(crate) fn split_verb(line: &str) -> (&str, &str) {
     }
 }
 
+/// The rest of `line` after its verb (`""` or starting with `:`) when its verb
+/// is exactly `verb`, else `None`. The same answer as comparing `verb` with the
+/// first part of [`split_verb`] (the verb is the whole text up to the first
+/// `:`, so `verb` must be followed by `:` or by the end of the line), without
+/// first scanning for the `:`: the hot decoders pick their candidates by the
+/// first octet and compare each whole (bench/CODEC.md, session 3).
+#[inline(always)]
+pub(crate) fn after_verb<'a>(line: &'a str, verb: &str) -> Option<&'a str> {
+    let rest = line.strip_prefix(verb)?;
+    matches!(rest.as_bytes().first(), None | Some(b':')).then_some(rest)
+}
+
 /// §2.1 step 4: the error for a verb not known in this context.
 pub(crate) const UNKNOWN_VERB: DecodeError = DecodeError::new(
     ErrorCode::UnknownVerb,

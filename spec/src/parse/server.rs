@@ -8,7 +8,7 @@ use super::client::{broadcast, ping, pong};
 use super::field::{
     address, delivery, error_code, msg_id, nick, raw_field, sep, text_field, ticket, time, token,
 };
-use super::{MISSING, PResult, UNKNOWN_VERB, failure, finish, split_verb};
+use super::{MISSING, PResult, UNKNOWN_VERB, after_verb, failure, finish};
 use crate::borrowed::{
     ErrCodeRef, MsgRef, NickList, NickRef, ServerLineRef, TextRef, UserList, UserRef,
 };
@@ -21,30 +21,86 @@ use crate::message::UpdateKind;
 ///
 /// `line` has passed §2.1 steps 1–3; this is step 4 (the verb) and on.
 pub(crate) fn server_line(line: &str) -> Result<ServerLineRef<'_>, DecodeError> {
-    let (verb, rest) = split_verb(line);
-    match verb {
-        "UPDATE" => finish(rest, update),
-        "LIST" => finish(rest, list_reply),
-        "LISTPART" => finish(rest, list_part),
-        "BROADCAST" => {
-            finish(rest, broadcast).map(|(nick, text)| ServerLineRef::Broadcast { nick, text })
+    // As in `client_line`: the first octet picks the candidates, `after_verb`
+    // compares each whole ([§2.1 step 4]).
+    let v = |verb| after_verb(line, verb);
+    match line.as_bytes().first() {
+        Some(b'B') => {
+            if let Some(rest) = v("BROADCAST") {
+                return finish(rest, broadcast)
+                    .map(|(nick, text)| ServerLineRef::Broadcast { nick, text });
+            }
+            if let Some(rest) = v("BYE") {
+                return finish(rest, bye);
+            }
+            if let Some(rest) = v("BLOCKED") {
+                return finish(rest, blocked);
+            }
+            if let Some(rest) = v("BLOCKS") {
+                return finish(rest, blocks_reply);
+            }
+            if let Some(rest) = v("BLOCKSPART") {
+                return finish(rest, blocks_part);
+            }
         }
-        "PING" => finish(rest, ping).map(|token| ServerLineRef::Ping { token }),
-        "PONG" => finish(rest, pong).map(|token| ServerLineRef::Pong { token }),
-        "BYE" => finish(rest, bye),
-        "ERR" => finish(rest, error).map(|(code, text)| ServerLineRef::Err { code, text }),
-        "USER" => finish(rest, user),
-        "TOKEN" => finish(rest, token_line),
-        "SENT" => finish(rest, sent),
-        "MSG" => finish(rest, msg).map(ServerLineRef::Msg),
-        "BLOCKED" => finish(rest, blocked),
-        "UNBLOCKED" => finish(rest, unblocked),
-        "BLOCKS" => finish(rest, blocks_reply),
-        "BLOCKSPART" => finish(rest, blocks_part),
-        "TICKET" => finish(rest, ticket_reply),
-        "INVITE" => finish(rest, invite),
-        _ => Err(UNKNOWN_VERB),
+        Some(b'M') => {
+            if let Some(rest) = v("MSG") {
+                return finish(rest, msg).map(ServerLineRef::Msg);
+            }
+        }
+        Some(b'S') => {
+            if let Some(rest) = v("SENT") {
+                return finish(rest, sent);
+            }
+        }
+        Some(b'P') => {
+            if let Some(rest) = v("PING") {
+                return finish(rest, ping).map(|token| ServerLineRef::Ping { token });
+            }
+            if let Some(rest) = v("PONG") {
+                return finish(rest, pong).map(|token| ServerLineRef::Pong { token });
+            }
+        }
+        Some(b'U') => {
+            if let Some(rest) = v("UPDATE") {
+                return finish(rest, update);
+            }
+            if let Some(rest) = v("USER") {
+                return finish(rest, user);
+            }
+            if let Some(rest) = v("UNBLOCKED") {
+                return finish(rest, unblocked);
+            }
+        }
+        Some(b'L') => {
+            if let Some(rest) = v("LIST") {
+                return finish(rest, list_reply);
+            }
+            if let Some(rest) = v("LISTPART") {
+                return finish(rest, list_part);
+            }
+        }
+        Some(b'E') => {
+            if let Some(rest) = v("ERR") {
+                return finish(rest, error).map(|(code, text)| ServerLineRef::Err { code, text });
+            }
+        }
+        Some(b'T') => {
+            if let Some(rest) = v("TOKEN") {
+                return finish(rest, token_line);
+            }
+            if let Some(rest) = v("TICKET") {
+                return finish(rest, ticket_reply);
+            }
+        }
+        Some(b'I') => {
+            if let Some(rest) = v("INVITE") {
+                return finish(rest, invite);
+            }
+        }
+        _ => {}
     }
+    Err(UNKNOWN_VERB)
 }
 
 /// `nick ":" address`, the shape of a user in `update`, `list-reply`, `user`,
