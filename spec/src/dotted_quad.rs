@@ -15,42 +15,52 @@ use std::net::Ipv4Addr;
 
 /// `b` as a dotted quad when all of it matches `ipv4`, else `None`.
 pub(crate) fn parse(b: &[u8]) -> Option<Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let mut at = 0;
-    for (k, octet) in octets.iter_mut().enumerate() {
-        if k > 0 {
-            if b.get(at) != Some(&b'.') {
-                return None;
-            }
-            at += 1;
-        }
-        let (value, len) = dec_octet(b.get(at..)?)?;
-        *octet = value;
-        at += len;
+    match prefix(b) {
+        Some((a, n)) if n == b.len() => Some(a),
+        _ => None,
     }
-    (at == b.len()).then_some(Ipv4Addr::from(octets))
 }
 
-/// One `dec-octet` at the front of `b`: its value and its length in octets
-/// (1 to 3). A leading zero is allowed only as the whole `dec-octet` ("0").
-fn dec_octet(b: &[u8]) -> Option<(u8, usize)> {
-    let digit = |i: usize| b.get(i).filter(|c| c.is_ascii_digit()).map(|c| c - b'0');
+/// The dotted quad at the front of `b` and its length in octets, when `b`
+/// starts with one that matches `ipv4` (what follows is the caller's to
+/// check: a `dec-octet` is never followed by a digit here, so a match cannot
+/// be the front of a longer one).
+pub(crate) fn prefix(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
+    let (o0, n0) = dec_octet(b, 0)?;
+    let (o1, n1) = dec_octet(b, dot(b, n0)?)?;
+    let (o2, n2) = dec_octet(b, dot(b, n1)?)?;
+    let (o3, n3) = dec_octet(b, dot(b, n2)?)?;
+    Some((Ipv4Addr::new(o0, o1, o2, o3), n3))
+}
+
+/// The index after the `.` at `at`.
+fn dot(b: &[u8], at: usize) -> Option<usize> {
+    (b.get(at) == Some(&b'.')).then_some(at + 1)
+}
+
+/// The `dec-octet` at `b[at..]`: its value and the index after it. A leading
+/// zero is allowed only as the whole `dec-octet` ("0"); a fourth digit ends
+/// the match (no `dec-octet` has one).
+fn dec_octet(b: &[u8], at: usize) -> Option<(u8, usize)> {
+    let digit = |k: usize| match b.get(at + k) {
+        Some(c @ b'0'..=b'9') => Some(u16::from(c - b'0')),
+        _ => None,
+    };
     let d0 = digit(0)?;
     let Some(d1) = digit(1) else {
-        return Some((d0, 1));
+        return Some((u8::try_from(d0).ok()?, at + 1));
     };
     if d0 == 0 {
         return None;
     }
     let Some(d2) = digit(2) else {
-        return Some((d0 * 10 + d1, 2));
+        return Some((u8::try_from(d0 * 10 + d1).ok()?, at + 2));
     };
     if digit(3).is_some() {
         return None;
     }
-    // At most 999: no overflow in u16.
-    let v = u16::from(d0) * 100 + u16::from(d1) * 10 + u16::from(d2);
-    Some((u8::try_from(v).ok()?, 3))
+    // At most 999: no overflow in u16; above 255 is not a `dec-octet`.
+    Some((u8::try_from(d0 * 100 + d1 * 10 + d2).ok()?, at + 3))
 }
 
 #[cfg(test)]

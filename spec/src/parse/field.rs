@@ -32,6 +32,7 @@ const fn bad_address(reason: &'static str) -> DecodeError {
 ///
 /// The same as nom's `char(':')` (same result, same error), without decoding a
 /// character: `:` is one ASCII octet.
+#[inline(always)]
 pub(crate) fn sep(i: &str) -> PResult<'_, char> {
     match i.strip_prefix(':') {
         Some(rest) => Ok((rest, ':')),
@@ -71,12 +72,22 @@ pub(crate) fn raw_field(i: &str) -> PResult<'_, &str> {
 /// `nick = 1*32nickchar` ; `nickchar = ALPHA / DIGIT / "_" / "-"`
 ///
 /// Breaking the rule (including an empty field) is `BAD_NICK`.
+#[inline(always)]
 pub(crate) fn nick(i: &str) -> PResult<'_, NickRef<'_>> {
     if let Some((s, rest)) = run_of(i, is_nickchar)
         && (1..=MAX_NICK).contains(&s.len())
     {
         return Ok((rest, NickRef::from_checked(s)));
     }
+    nick_slow(i)
+}
+
+/// [`nick`] when the fast path did not accept the field: the full rule, which
+/// picks the error. Kept out of line (`cold`), so that the fast path inlines
+/// into the rules without its bulk (bench/CODEC.md, session 3).
+#[cold]
+#[inline(never)]
+fn nick_slow(i: &str) -> PResult<'_, NickRef<'_>> {
     let (rest, s) = raw_field(i)?;
     match crate::nick::check(s) {
         Ok(()) => Ok((rest, NickRef::from_checked(s))),
@@ -87,12 +98,20 @@ pub(crate) fn nick(i: &str) -> PResult<'_, NickRef<'_>> {
 /// `ping-token = 1*32nickchar`
 ///
 /// Breaking the rule is `MALFORMED`.
+#[inline(always)]
 pub(crate) fn ping_token(i: &str) -> PResult<'_, PingTokenRef<'_>> {
     if let Some((s, rest)) = run_of(i, is_nickchar)
         && (1..=MAX_PING_TOKEN).contains(&s.len())
     {
         return Ok((rest, PingTokenRef::from_checked(s)));
     }
+    ping_token_slow(i)
+}
+
+/// [`ping_token`]'s full rule, out of line (see [`nick_slow`]).
+#[cold]
+#[inline(never)]
+fn ping_token_slow(i: &str) -> PResult<'_, PingTokenRef<'_>> {
     let (rest, s) = raw_field(i)?;
     match crate::token::check_ping_token(s) {
         Ok(()) => Ok((rest, PingTokenRef::from_checked(s))),
@@ -104,7 +123,28 @@ pub(crate) fn ping_token(i: &str) -> PResult<'_, PingTokenRef<'_>> {
 ///
 /// The whole pair is one field kind: anything wrong with it, including a missing
 /// `:` or port after the IP, is `BAD_ADDRESS`.
+#[inline(always)]
 pub(crate) fn address(i: &str) -> PResult<'_, AddressRef<'_>> {
+    // Fast path: a usable dotted quad, its `:` and a port, in one pass. When
+    // the quad is followed by `:`, it is exactly the field `ip` would take
+    // (it holds no `:`), so the result is the rule's; anything else (IPv6
+    // included) goes the full way, which picks the error.
+    let b = i.as_bytes();
+    if let Some((a, n)) = crate::dotted_quad::prefix(b)
+        && b.get(n) == Some(&b':')
+        && !a.is_unspecified()
+        && let Some((port, rest)) = port_fast(&i[n + 1..])
+    {
+        let ip = IpRef::from_parts(&i[..n], IpAddr::V4(a));
+        return Ok((rest, AddressRef { ip, port }));
+    }
+    address_slow(i)
+}
+
+/// [`address`]'s full rule, out of line (see [`nick_slow`]).
+#[cold]
+#[inline(never)]
+fn address_slow(i: &str) -> PResult<'_, AddressRef<'_>> {
     let (i, ip) = ip(i)?;
     let Ok((i, _)) = sep(i) else {
         return failure(bad_address("an address is <ip>:<port>"));
@@ -174,6 +214,9 @@ pub(crate) fn ipv6(s: &str) -> Result<IpAddr, nom::Err<Fail>> {
 /// Breaking the rule (empty, a leading zero, a non-digit, too large) is
 /// `BAD_ADDRESS`, as part of the `<ip>:<port>` pair (also in `OFFER`).
 pub(crate) fn port(i: &str) -> PResult<'_, Port> {
+    if let Some((p, rest)) = port_fast(i) {
+        return Ok((rest, p));
+    }
     let (rest, s) = raw_field(i)?;
     let b = s.as_bytes();
     let ok =
@@ -188,6 +231,19 @@ pub(crate) fn port(i: &str) -> PResult<'_, Port> {
     }
 }
 
+/// The fast path of [`port`]: a valid port and the rest of the line, or
+/// `None` (the full rule then picks the error).
+#[inline(always)]
+fn port_fast(i: &str) -> Option<(Port, &str)> {
+    let (s, rest) = run_of(i, |c| c.is_ascii_digit())?;
+    let b = s.as_bytes();
+    if !(1..=5).contains(&b.len()) || b[0] == b'0' {
+        return None;
+    }
+    let p = Port::new(u16::try_from(digits_value(b)).ok()?).ok()?;
+    Some((p, rest))
+}
+
 /// The value of a run of at most 19 ASCII digits (the caller checks both).
 fn digits_value(b: &[u8]) -> u64 {
     b.iter()
@@ -200,6 +256,7 @@ fn digits_value(b: &[u8]) -> u64 {
 /// (`TEXT_TOO_LONG`), the `:` and the text being present (`MALFORMED` if the line
 /// ends after `<len>`), then `<len>` against the octets of the text
 /// (`BAD_LENGTH`). The text runs to the end of the line.
+#[inline(always)]
 pub(crate) fn text_field(i: &str) -> PResult<'_, TextRef<'_>> {
     let (i, n) = len(i)?;
     let (i, _) = sep(i)?;
@@ -211,6 +268,7 @@ pub(crate) fn text_field(i: &str) -> PResult<'_, TextRef<'_>> {
 /// A leading zero, a non-digit or an empty field is `MALFORMED`; a value above
 /// `MAX_TEXT` is `TEXT_TOO_LONG` however many digits it has (no overflow: any
 /// run of digits longer than four is above `MAX_TEXT`).
+#[inline(always)]
 pub(crate) fn len(i: &str) -> PResult<'_, usize> {
     if let Some((s, rest)) = run_of(i, |c| c.is_ascii_digit())
         && (1..=4).contains(&s.len())
@@ -221,6 +279,13 @@ pub(crate) fn len(i: &str) -> PResult<'_, usize> {
             return Ok((rest, n));
         }
     }
+    len_slow(i)
+}
+
+/// [`len`]'s full rule, out of line (see [`nick_slow`]).
+#[cold]
+#[inline(never)]
+fn len_slow(i: &str) -> PResult<'_, usize> {
     let (rest, s) = raw_field(i)?;
     let b = s.as_bytes();
     if !matches!(b.first(), Some(b'1'..=b'9')) || !b.iter().all(u8::is_ascii_digit) {
@@ -247,6 +312,7 @@ pub(crate) fn len(i: &str) -> PResult<'_, usize> {
 ///
 /// Takes the rest of the line, which must be exactly `len` octets (`BAD_LENGTH`).
 /// NUL, CR and LF were refused for the whole line before any field was read.
+#[inline(always)]
 pub(crate) fn text(i: &str, len: usize) -> PResult<'_, TextRef<'_>> {
     if i.len() != len {
         return failure(DecodeError::new(
@@ -284,6 +350,7 @@ pub(crate) fn ticket(i: &str) -> PResult<'_, Ticket> {
 /// `msg-id = %x31-39 *15DIGIT` ; value 1..9007199254740991
 ///
 /// Breaking the rule is `MALFORMED`.
+#[inline(always)]
 pub(crate) fn msg_id(i: &str) -> PResult<'_, MsgId> {
     if let Some((s, rest)) = run_of(i, |c| c.is_ascii_digit())
         && (1..=16).contains(&s.len())
@@ -292,6 +359,13 @@ pub(crate) fn msg_id(i: &str) -> PResult<'_, MsgId> {
     {
         return Ok((rest, id));
     }
+    msg_id_slow(i)
+}
+
+/// [`msg_id`]'s full rule, out of line (see [`nick_slow`]).
+#[cold]
+#[inline(never)]
+fn msg_id_slow(i: &str) -> PResult<'_, MsgId> {
     let (rest, s) = raw_field(i)?;
     let b = s.as_bytes();
     if !matches!(b.first(), Some(b'1'..=b'9')) || b.len() > 16 || !b.iter().all(u8::is_ascii_digit)
@@ -313,6 +387,7 @@ pub(crate) fn msg_id(i: &str) -> PResult<'_, MsgId> {
 /// `time = "0" / %x31-39 *10DIGIT` ; seconds since 1970-01-01T00:00:00Z
 ///
 /// Breaking the rule is `MALFORMED`.
+#[inline(always)]
 pub(crate) fn time(i: &str) -> PResult<'_, Timestamp> {
     if let Some((s, rest)) = run_of(i, |c| c.is_ascii_digit())
         && (1..=11).contains(&s.len())
@@ -321,6 +396,13 @@ pub(crate) fn time(i: &str) -> PResult<'_, Timestamp> {
     {
         return Ok((rest, t));
     }
+    time_slow(i)
+}
+
+/// [`time`]'s full rule, out of line (see [`nick_slow`]).
+#[cold]
+#[inline(never)]
+fn time_slow(i: &str) -> PResult<'_, Timestamp> {
     let (rest, s) = raw_field(i)?;
     let b = s.as_bytes();
     let ok = match b {

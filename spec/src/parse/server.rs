@@ -107,7 +107,8 @@ pub(crate) fn server_line(line: &str) -> Result<ServerLineRef<'_>, DecodeError> 
 /// `ticket-reply` and `invite` (no rule of its own in §3).
 fn user_fields(i: &str) -> PResult<'_, UserRef<'_>> {
     let (i, nick) = nick(i)?;
-    let (i, address) = preceded(sep, address).parse(i)?;
+    let (i, _) = sep(i)?;
+    let (i, address) = address(i)?;
     Ok((i, UserRef { nick, address }))
 }
 
@@ -115,7 +116,8 @@ fn user_fields(i: &str) -> PResult<'_, UserRef<'_>> {
 ///
 /// A kind other than `JOIN` or `LEAVE` (case-sensitive) is `MALFORMED`.
 pub(crate) fn update(i: &str) -> PResult<'_, ServerLineRef<'_>> {
-    let (i, kind) = preceded(sep, raw_field).parse(i)?;
+    let (i, _) = sep(i)?;
+    let (i, kind) = raw_field(i)?;
     let kind = match kind {
         "JOIN" => UpdateKind::Join,
         "LEAVE" => UpdateKind::Leave,
@@ -126,7 +128,8 @@ pub(crate) fn update(i: &str) -> PResult<'_, ServerLineRef<'_>> {
             ));
         }
     };
-    let (i, user) = preceded(sep, user_fields).parse(i)?;
+    let (i, _) = sep(i)?;
+    let (i, user) = user_fields(i)?;
     Ok((i, ServerLineRef::Update { kind, user }))
 }
 
@@ -188,18 +191,26 @@ pub(crate) fn token_line(i: &str) -> PResult<'_, ServerLineRef<'_>> {
 }
 
 /// `sent = %s"SENT" ":" msg-id ":" delivery`
+#[inline(always)]
 pub(crate) fn sent(i: &str) -> PResult<'_, ServerLineRef<'_>> {
-    let (i, id) = preceded(sep, msg_id).parse(i)?;
-    let (i, delivery) = preceded(sep, delivery).parse(i)?;
+    let (i, _) = sep(i)?;
+    let (i, id) = msg_id(i)?;
+    let (i, _) = sep(i)?;
+    let (i, delivery) = delivery(i)?;
     Ok((i, ServerLineRef::Sent { id, delivery }))
 }
 
 /// `msg = %s"MSG" ":" msg-id ":" nick ":" time ":" text-field`
+#[inline(always)]
 pub(crate) fn msg(i: &str) -> PResult<'_, MsgRef<'_>> {
-    let (i, id) = preceded(sep, msg_id).parse(i)?;
-    let (i, from) = preceded(sep, nick).parse(i)?;
-    let (i, time) = preceded(sep, time).parse(i)?;
-    let (i, text) = preceded(sep, text_field).parse(i)?;
+    let (i, _) = sep(i)?;
+    let (i, id) = msg_id(i)?;
+    let (i, _) = sep(i)?;
+    let (i, from) = nick(i)?;
+    let (i, _) = sep(i)?;
+    let (i, time) = time(i)?;
+    let (i, _) = sep(i)?;
+    let (i, text) = text_field(i)?;
     Ok((
         i,
         MsgRef {
