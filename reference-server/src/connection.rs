@@ -196,6 +196,8 @@ const READ_CHUNK: usize = 8192;
 /// A queue holding at least this much is written as soon as its task is woken; a
 /// smaller one waits for more (see the wake-up in [`serve`]).
 const COALESCE_BELOW: usize = 16 * 1024;
+/// How many socket polls such a queue waits through at most.
+const COALESCE_POLLS: usize = 2;
 /// Reads per wake-up before other connections get a turn.
 const READS_PER_WAKE: usize = 4;
 
@@ -275,12 +277,16 @@ pub(crate) async fn serve(
             },
             // Also while waiting to write: an overflow must be noticed ([LIM-1]).
             _ = outbox.notified() => {
-                if outbox.queued() < COALESCE_BELOW {
-                    // Woken by others' steps (a broadcast) with little queued: write
-                    // once this worker has run out of other ready tasks and looked at
-                    // the sockets again (`yield_now` defers the wake-up until then), so
-                    // that the lines of the broadcasts read meanwhile go out in the same
-                    // `write()`: fewer, larger writes (PERFORMANCE.md §11).
+                // Woken by others' steps (a broadcast) with little queued: write once
+                // this worker has run out of other ready tasks and looked at the sockets
+                // again (`yield_now` defers the wake-up until then), up to
+                // COALESCE_POLLS times, so that the lines of the broadcasts read
+                // meanwhile go out in the same `write()`: fewer, larger writes
+                // (PERFORMANCE.md §11, §12).
+                for _ in 0..COALESCE_POLLS {
+                    if outbox.queued() >= COALESCE_BELOW {
+                        break;
+                    }
                     tokio::task::yield_now().await;
                 }
             }
