@@ -3,13 +3,13 @@
 //! A registration storm queues N²/2 `UPDATE:JOIN` lines while the clients catch up, and
 //! frees them again; an allocator that keeps those pages makes every idle connection look
 //! several KiB bigger for good (issue 7, reference-server/PERFORMANCE.md §7). jemalloc
-//! returns freed pages after `dirty_decay_ms` (10 s by default); a short decay returns them
-//! sooner but also during a fan-out, where the same pages are freed and taken again
-//! within milliseconds: with 300 ms, fan-out to 1,000 clients lost about 20% of its
-//! deliveries per CPU-second to page faults. So the decay stays as it is, and this thread
-//! purges every arena at once when the process has been (almost) idle for one period
-//! after some work: a storm's leftovers go within about half a second, and a busy server
-//! is never purged under its feet.
+//! returns freed pages after `dirty_decay_ms` (1 s here, `.cargo/config.toml`); a much
+//! shorter decay would return them sooner but also during a fan-out, where the same pages
+//! are freed and taken again within milliseconds: with 300 ms, fan-out to 1,000 clients
+//! lost about 20% of its deliveries per CPU-second to page faults. So this thread purges
+//! every arena at once when the process has been (almost) idle for one period after some
+//! work: a storm's leftovers go within about half a second, and a busy server is never
+//! purged under its feet.
 
 use std::time::Duration;
 
