@@ -22,14 +22,17 @@
 //! - Literals (`JOIN`, `LEAVE`, `LIVE`, `QUEUED`) are case-sensitive fields; any
 //!   other value is `MALFORMED`.
 //!
-//! Hot-path notes (figures in `bench/CODEC.md`): the UTF-8 check is std's
-//! `from_utf8`, once per line, and the NUL/CR/LF check one vectorised minimum
-//! over the line (`codec.rs`); each short field is found and checked in one pass
-//! over its octets (`field::run_of`, a plain loop: `memchr`'s set-up costs more
-//! than a nick); the text field is never scanned, `<len>` says where it ends.
-//! The rules build the borrowed views of `crate::borrowed` (the text fields
-//! point into the line), so decoding allocates nothing; the owned types are
-//! those views copied (`into_owned`).
+//! Hot-path notes (figures in `bench/CODEC.md`): the UTF-8 check is
+//! `simdutf8`'s, once per line, and the NUL/CR/LF check one vectorised minimum
+//! over the line (`codec.rs`); the client and server verbs are picked by their
+//! first octet and compared whole ([`after_verb`]); each short field is found
+//! and checked in one pass over its octets (`field::run_of`, a plain loop:
+//! `memchr`'s set-up costs more than a nick), with the full rule out of line
+//! for the errors; the hot rules chain their parsers with `?` rather than
+//! through nom's combinators; the text field is never scanned, `<len>` says
+//! where it ends. The rules build the borrowed views of `crate::borrowed` (the
+//! text fields point into the line), so decoding allocates nothing; the owned
+//! types are those views copied (`into_owned`).
 
 mod client;
 mod datagram;
