@@ -132,25 +132,6 @@ fn server_agree(bytes: &[u8]) {
     }
 }
 
-/// `bytes` after a few random replacements, insertions and removals.
-fn mutate(mut bytes: Vec<u8>, edits: Vec<(prop::sample::Index, u8, u8)>) -> Vec<u8> {
-    for (at, byte, op) in edits {
-        if bytes.is_empty() {
-            bytes.push(byte);
-            continue;
-        }
-        let i = at.index(bytes.len());
-        match op {
-            0 => bytes[i] = byte,
-            1 => bytes.insert(i, byte),
-            _ => {
-                bytes.remove(i);
-            }
-        }
-    }
-    bytes
-}
-
 fn edits() -> impl Strategy<Value = Vec<(prop::sample::Index, u8, u8)>> {
     proptest::collection::vec(
         (
@@ -177,14 +158,14 @@ proptest! {
 
     #[test]
     fn client_decodes_agree_on_mutated_lines(m in strategies::client_line(), e in edits()) {
-        let bytes = mutate(m.to_string().into_bytes(), e);
+        let bytes = strategies::mutate(m.to_string().into_bytes(), e);
         client_agree(&bytes);
         server_agree(&bytes);
     }
 
     #[test]
     fn server_decodes_agree_on_mutated_lines(m in strategies::server_line(), e in edits()) {
-        let bytes = mutate(m.to_string().into_bytes(), e);
+        let bytes = strategies::mutate(m.to_string().into_bytes(), e);
         server_agree(&bytes);
         client_agree(&bytes);
     }

@@ -168,20 +168,7 @@ proptest! {
         m in strategies::server_line(),
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6),
     ) {
-        let mut bytes = m.to_string().into_bytes();
-        for (at, byte, op) in edits {
-            if bytes.is_empty() {
-                bytes.push(byte);
-                continue;
-            }
-            let i = at.index(bytes.len());
-            match op {
-                0 => bytes[i] = byte,
-                1 => bytes.insert(i, byte),
-                _ => { bytes.remove(i); }
-            }
-        }
-        decode_all(&bytes);
+        decode_all(&strategies::mutate(m.to_string().into_bytes(), edits));
     }
 
     /// A decoded line re-encodes to the same octets, whatever it was.

@@ -209,3 +209,22 @@ pub fn datagram() -> impl Strategy<Value = Datagram> {
         (nick(), text()).prop_map(|(nick, text)| Datagram::Dm { nick, text }),
     ]
 }
+
+/// `bytes` after a few random replacements, insertions and removals.
+pub fn mutate(mut bytes: Vec<u8>, edits: Vec<(prop::sample::Index, u8, u8)>) -> Vec<u8> {
+    for (at, byte, op) in edits {
+        if bytes.is_empty() {
+            bytes.push(byte);
+            continue;
+        }
+        let i = at.index(bytes.len());
+        match op {
+            0 => bytes[i] = byte,
+            1 => bytes.insert(i, byte),
+            _ => {
+                bytes.remove(i);
+            }
+        }
+    }
+    bytes
+}
