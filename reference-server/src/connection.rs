@@ -209,6 +209,9 @@ struct Conn {
     input: Input,
     /// The socket is full (or the write budget was used): wait until it is writable.
     want_write: bool,
+    /// The last read held a broadcast, and its echo waits in the own queue for this
+    /// task's next wake-up, as the recipients' copies wait for theirs (see [`serve`]).
+    echo_waits: bool,
     ending: Option<Ending>,
 }
 
@@ -242,6 +245,7 @@ pub(crate) async fn serve(
         outbox,
         input,
         want_write: false,
+        echo_waits: false,
         ending: None,
     };
     let outbox = Arc::clone(&c.outbox);
@@ -277,6 +281,7 @@ pub(crate) async fn serve(
             },
             // Also while waiting to write: an overflow must be noticed ([LIM-1]).
             _ = outbox.notified() => {
+                c.echo_waits = false;
                 // Woken by others' steps (a broadcast) with little queued: write once
                 // this worker has run out of other ready tasks and looked at the sockets
                 // again (`yield_now` defers the wake-up until then), up to
@@ -297,7 +302,7 @@ pub(crate) async fn serve(
             }
             _ = &mut sleep, if armed.is_some() => c.on_timer(),
         }
-        if c.ending.is_none() {
+        if c.ending.is_none() && !c.echo_waits {
             c.flush();
         }
     }
@@ -387,8 +392,17 @@ impl Conn {
         self.sm.on_bytes(mono, partial);
         self.input = input;
         drop(guard);
-        let quiet = !partial && !touched.waking;
+        let touched_waking = touched.waking;
+        let quiet = !partial && !touched_waking;
         touched.flush();
+        // The echo of a broadcast goes out like the recipients' copies: at this task's
+        // next wake-up, after up to COALESCE_POLLS polls, not at once. Written at once,
+        // it reached a sender that paces itself on its echoes ahead of the copies, and
+        // the sender's next lines queued up behind them (PERFORMANCE.md §14).
+        if touched_waking && self.outbox.queued() < COALESCE_BELOW {
+            self.echo_waits = true;
+            self.outbox.wake();
+        }
         quiet
     }
 

@@ -487,6 +487,34 @@ async fn brd_1_relayed_to_all_with_echo() {
     s.stop().await;
 }
 
+/// Regression guard for the echo that waits: a broadcast reaching more connections
+/// than the sender's thread writes itself has its echo left to the sender's own
+/// wake-up (PERFORMANCE.md §14); it must still arrive, behind the reply queued ahead
+/// of it, when the sender sends nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brd_1_echo_reaches_a_silent_sender_among_many_recipients() {
+    let s = TestServer::default().await;
+    let mut clients = Vec::new();
+    for i in 0..8u16 {
+        let (c, _) = s.registered(&format!("u{i}"), 5000 + i).await;
+        clients.push(c);
+    }
+    // Drain the JOINs: each client's lines up to its PONG.
+    for c in &mut clients {
+        c.barrier().await;
+    }
+    clients[0].send("PING:before").await;
+    clients[0].send("BROADCAST:u0:5:hello").await;
+    clients[0].expect("PONG:before").await;
+    for c in &mut clients {
+        c.expect("BROADCAST:u0:5:hello").await;
+    }
+    for c in &mut clients {
+        c.quiet().await;
+    }
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn brd_2_other_nick_refused_and_not_relayed() {
     let s = TestServer::default().await;
