@@ -11,7 +11,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), reference_server::ServerError> {
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let listener = reference_server::listen(([127, 0, 0, 1], 0).into())?;
 //! let config = reference_server::Config::default(); // in-memory database
 //! reference_server::run(listener, config, async { let _ = tokio::signal::ctrl_c().await; }).await
 //! # }
@@ -31,6 +31,7 @@ pub mod hub;
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod hub_tests;
 mod idhash;
+pub mod listen;
 mod outbox;
 pub mod registry;
 mod server;
@@ -43,5 +44,6 @@ pub use error::ServerError;
 #[cfg(feature = "faults")]
 pub use faults::{Fault, Faults};
 pub use hub::{ConnId, Hub, HubConfig, Now, Outcome, Sink};
+pub use listen::listen;
 pub use server::{Server, run};
 pub use trim::Trimmer;

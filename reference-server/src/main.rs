@@ -201,8 +201,7 @@ fn main() -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(cli.bind)
-            .await
+        let listener = reference_server::listen(cli.bind)
             .with_context(|| format!("cannot listen on {}", cli.bind))?;
         let addr = listener.local_addr()?;
         let shutdown = shutdown_signal();
