@@ -325,8 +325,12 @@ notes="${OUT%.jsonl}.notes.md"
     echo "  $RTT_BG_SENDERS senders at $RTT_BG_RATE messages/s each runs on the other."
   fi
   if want idle; then
-    echo "- Memory per idle connection: (VmRSS with N clients set up, 1 s after the last) − (VmRSS"
-    echo "  before connecting), ÷ N; p2pchat clients registered, IRC clients registered and joined to"
+    echo "- Memory per idle connection: (VmRSS with N clients set up, read once the server has gone"
+    echo "  quiet after the last set-up — a 250 ms period with at most one tick of its CPU — and 1 s"
+    echo "  more) − (VmRSS before connecting them, read after 32 clients were set up the same way,"
+    echo "  closed, and the server went quiet: so that code and allocator structures first touched by"
+    echo "  any connection are not counted per connection), ÷ N; p2pchat clients registered, IRC clients"
+    echo "  registered and joined to"
     echo "  \`#bench\`, redis clients subscribed. Registration broadcasts a JOIN to everyone in p2pchat and"
     echo "  IRC (N² lines in all), so buffers freed after the joins count where the allocator keeps them."
   fi

@@ -1,6 +1,7 @@
 //! What `/proc` says about a process: resident memory and CPU time.
 
 use std::fs;
+use std::time::{Duration, Instant};
 
 /// Clock ticks per second of `/proc/<pid>/stat` times (`USER_HZ`). It is 100 on every
 /// Linux architecture the benchmark runs on; reading it needs `sysconf`, and this crate
@@ -66,6 +67,23 @@ pub fn cores(ticks_before: Option<u64>, ticks_after: Option<u64>, wall_s: f64) -
     (wall_s > 0.0).then(|| d as f64 / TICKS_PER_SEC / wall_s)
 }
 
+/// Waits until `pid` has been quiet for one `period` (at most one tick of CPU time in
+/// it), looking at most until `limit`; returns the time waited, or `None` if `pid` was
+/// never quiet by then (or its CPU time cannot be read).
+pub fn wait_quiet(pid: u32, period: Duration, limit: Duration) -> Option<Duration> {
+    let t0 = Instant::now();
+    let mut last = cpu_ticks(pid)?;
+    while t0.elapsed() < limit {
+        std::thread::sleep(period);
+        let now = cpu_ticks(pid)?;
+        if now.saturating_sub(last) <= 1 {
+            return Some(t0.elapsed());
+        }
+        last = now;
+    }
+    None
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -86,5 +104,21 @@ mod tests {
         assert!(loadavg().is_some());
         assert_eq!(cores(Some(100), Some(300), 2.0), Some(1.0));
         assert_eq!(cores(None, Some(3), 1.0), None);
+    }
+
+    #[test]
+    fn a_sleeping_process_is_quiet_and_a_zero_limit_gives_up() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let waited = wait_quiet(pid, Duration::from_millis(50), Duration::from_secs(20));
+        let none = wait_quiet(pid, Duration::from_millis(50), Duration::ZERO);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(waited.is_some(), "sleep(1) never went quiet");
+        assert!(none.is_none());
+        assert!(wait_quiet(u32::MAX, Duration::from_millis(1), Duration::from_secs(1)).is_none());
     }
 }

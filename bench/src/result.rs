@@ -92,6 +92,10 @@ pub struct RunResult {
     pub duration_s: f64,
     /// Seconds to connect and set up every connection.
     pub setup_s: f64,
+    /// `idle`: seconds after the set-up until the server went quiet (its CPU time
+    /// stopped growing), before the settle time and the memory reading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_s: Option<f64>,
     /// Deliveries (payload lines received by clients) in the window.
     #[serde(default)]
     pub deliveries: u64,

@@ -288,6 +288,7 @@ impl Measured {
             warmup_s: (self.schedule.from_ns - self.schedule.go_ns) as f64 / 1e9,
             duration_s: window_s,
             setup_s: self.setup_s,
+            quiet_s: None,
             deliveries: self.stats.deliveries,
             deliveries_per_s: per_s(self.stats.deliveries),
             sent_per_s: per_s(self.stats.sent),

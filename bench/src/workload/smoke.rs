@@ -1,9 +1,10 @@
-//! `smoke`: a tiny run of the fan-out and round-trip workloads, for CI, so that the
+//! `smoke`: a tiny run of the fan-out, round-trip and idle workloads, for CI, so that the
 //! generator cannot rot. It asserts no timing, only that deliveries were measured.
 //! Its senders stay under the reference server's default flood limit (100 lines/s).
 
 use super::Timing;
 use super::fanout::{self, FanoutArgs};
+use super::idle::{self, IdleArgs};
 use super::rtt::{self, RttArgs};
 use crate::target::{Target, TargetArgs};
 
@@ -21,7 +22,8 @@ pub struct SmokeArgs {
     pub duration: f64,
 }
 
-/// Runs both workloads; fails if either measured no delivery.
+/// Runs the three workloads; fails if the first two measured no delivery or the idle
+/// clients were not all set up.
 pub fn main(a: &SmokeArgs) -> anyhow::Result<()> {
     let t = Target::open(&a.target)?;
     let timing = Timing {
@@ -53,10 +55,34 @@ pub fn main(a: &SmokeArgs) -> anyhow::Result<()> {
             bg_window: 2,
             bg_rate: 10.0,
             rate: Some(20.0),
-            timing,
+            timing: timing.clone(),
         },
     )?;
     super::emit(&r)?;
+    let idle_clients = a.clients;
+    let i = idle::run(
+        &t,
+        &IdleArgs {
+            target: a.target.clone(),
+            clients: idle_clients,
+            connect_only: false,
+            settle: 0.0,
+            warm_clients: 4,
+            timing: Timing {
+                warmup: 0.0,
+                duration: 0.25,
+                ..timing
+            },
+        },
+    )?;
+    super::emit(&i)?;
+    if i.clients_ready != idle_clients {
+        anyhow::bail!(
+            "smoke: {} of {idle_clients} idle clients set up; errors: {:?}",
+            i.clients_ready,
+            i.errors
+        );
+    }
     let private = r.rtt_us.map_or(0, |l| l.count);
     if f.deliveries == 0 || private == 0 {
         anyhow::bail!(
