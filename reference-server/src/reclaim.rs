@@ -135,4 +135,15 @@ mod tests {
         assert!(purge() >= 1);
         assert_eq!(Access::<isize>::read(key).ok(), before);
     }
+
+    #[test]
+    fn the_build_time_malloc_conf_is_in_effect() {
+        // .cargo/config.toml's JEMALLOC_SYS_WITH_MALLOC_CONF: a thread caches objects
+        // of at most 1 KiB (PERFORMANCE.md §16), pages go back after 1 s (§13).
+        let read_usize = |name: &[u8]| Access::<usize>::read(name.name()).ok();
+        let read_isize = |name: &[u8]| Access::<isize>::read(name.name()).ok();
+        assert_eq!(read_usize(b"opt.tcache_max\0"), Some(1024));
+        assert_eq!(read_isize(b"opt.dirty_decay_ms\0"), Some(1000));
+        assert_eq!(read_isize(b"opt.muzzy_decay_ms\0"), Some(0));
+    }
 }
