@@ -330,9 +330,9 @@ notes="${OUT%.jsonl}.notes.md"
     echo "  more) − (VmRSS before connecting them, read after 32 clients were set up the same way,"
     echo "  closed, and the server went quiet: so that code and allocator structures first touched by"
     echo "  any connection are not counted per connection), ÷ N; p2pchat clients registered, IRC clients"
-    echo "  registered and joined to"
-    echo "  \`#bench\`, redis clients subscribed. Registration broadcasts a JOIN to everyone in p2pchat and"
-    echo "  IRC (N² lines in all), so buffers freed after the joins count where the allocator keeps them."
+    echo "  registered and joined to \`#bench\`, redis clients subscribed. Registration broadcasts a JOIN"
+    echo "  to everyone in p2pchat and IRC (N² lines in all), so buffers freed after the joins count where"
+    echo "  the allocator keeps them."
   fi
   if want slow; then
     echo "- Slow reader (p2pchat only): 100 clients and $SENDERS senders as in the fan-out, plus one"
