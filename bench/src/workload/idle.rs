@@ -16,20 +16,15 @@ const QUIET_PERIOD: Duration = Duration::from_millis(250);
 /// How long to wait for a quiet period at most before reading the memory anyway.
 const QUIET_LIMIT: Duration = Duration::from_secs(60);
 
-/// Sets up `a.warm_clients` clients the way the measured ones will be, closes them, and
-/// waits until the server is quiet again. A server that has just started has not yet
-/// touched the code and the allocator's structures that its first connections use;
-/// read before any connection, its VmRSS counted those pages as memory of the measured
-/// connections, by a different amount in each run (p2pchat-server: 5.2–5.9 MiB before
-/// any connection, 5.9–6.2 MiB after 32 warm-up clients; up to 0.7 KiB per connection
-/// at 1,000 clients).
-fn warm_up(t: &Target, a: &IdleArgs, tag: &str) -> anyhow::Result<()> {
+/// Starts setting up `clients` idle clients with nicks tagged `tag` (only connecting
+/// them with `--connect-only`).
+fn start_clients(t: &Target, a: &IdleArgs, tag: &str, clients: usize) -> anyhow::Result<Engine> {
     let mut layout = Layout::default();
     layout.add_group(
         t.proto,
-        &warm_tag(tag),
+        tag,
         Group {
-            clients: a.warm_clients,
+            clients,
             senders: 0,
             window: 1,
             rate: None,
@@ -40,11 +35,22 @@ fn warm_up(t: &Target, a: &IdleArgs, tag: &str) -> anyhow::Result<()> {
             s.setup = Setup::Bare;
         }
     }
-    let engine = Engine::start(
+    Engine::start(
         a.timing.engine_options(t),
         layout.slots,
         deal(layout.specs, t.threads),
-    )?;
+    )
+}
+
+/// Sets up `a.warm_clients` clients the way the measured ones will be, closes them, and
+/// waits until the server is quiet again. A server that has just started has not yet
+/// touched the code and the allocator's structures that its first connections use;
+/// read before any connection, its VmRSS counted those pages as memory of the measured
+/// connections, by a different amount in each run (p2pchat-server: 5.2–5.9 MiB before
+/// any connection, 5.9–6.2 MiB after 32 warm-up clients; up to 0.7 KiB per connection
+/// at 1,000 clients).
+fn warm_up(t: &Target, a: &IdleArgs, tag: &str) -> anyhow::Result<()> {
+    let engine = start_clients(t, a, &warm_tag(tag), a.warm_clients)?;
     let ready = engine.wait_ready(secs(a.timing.setup_timeout) + Duration::from_secs(1));
     let stats = engine.stop()?;
     if ready < a.warm_clients {
@@ -106,27 +112,7 @@ pub fn run(t: &Target, a: &IdleArgs) -> anyhow::Result<RunResult> {
         warm_up(t, a, &tag)?;
     }
     let rss_before = t.pid.and_then(procfs::rss_kib);
-    let mut layout = Layout::default();
-    layout.add_group(
-        t.proto,
-        &tag,
-        Group {
-            clients: a.clients,
-            senders: 0,
-            window: 1,
-            rate: None,
-        },
-    )?;
-    if a.connect_only {
-        for s in &mut layout.specs {
-            s.setup = Setup::Bare;
-        }
-    }
-    let engine = Engine::start(
-        a.timing.engine_options(t),
-        layout.slots,
-        deal(layout.specs, t.threads),
-    )?;
+    let engine = start_clients(t, a, &tag, a.clients)?;
     // Measure memory once everything is set up, before the (idle) hold.
     let t0 = std::time::Instant::now();
     let ready = engine.wait_ready(secs(a.timing.setup_timeout) + Duration::from_secs(1));
