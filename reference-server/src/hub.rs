@@ -490,17 +490,17 @@ impl Hub {
             );
             return;
         }
-        let sender_key = sender.key.clone();
-        self.scratch.clear();
-        ServerLine::Broadcast { nick, text }.encode(&mut self.scratch);
         let no_echo = fault!(self, NoEcho);
         // [BLK-5] the recipients that block the sender, from the blocked-by index:
         // usually none, so the walk below tests nothing per recipient but the echo.
+        // (Borrowed from the registry beside the scratch buffer: no copy of the key.)
         let blockers = if fault!(self, RelayFromBlocked) {
             None
         } else {
-            self.registry.blockers_of(&sender_key)
+            self.registry.blockers_of(&sender.key)
         };
+        self.scratch.clear();
+        ServerLine::Broadcast { nick, text }.encode(&mut self.scratch);
         for (c, _) in self.registry.iter() {
             if c == conn {
                 if !no_echo {
