@@ -7,7 +7,8 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use spec::machine::server_conn::{ConnLimits, ServerConn, Step, TimerStep};
+use spec::borrowed::ClientLineRef;
+use spec::machine::server_conn::{ConnLimits, ServerConn, Step, StepRef, TimerStep};
 use spec::{ErrorCode, Frame, Framer, ServerLine};
 use tokio::io::Interest;
 use tokio::net::TcpStream;
@@ -417,19 +418,21 @@ impl Conn {
         if self.ending.is_some() {
             return;
         }
+        // Requests come borrowed from the line: a BROADCAST goes to the hub without
+        // copying its nick and text (issue 7: no allocation per message).
         let step = match frame {
-            Frame::TooLong => self.sm.on_too_long(mono),
+            Frame::TooLong => StepRef::Step(self.sm.on_too_long(mono)),
             #[cfg(feature = "faults")]
             Frame::Line(line)
                 if self.ctx.fault(crate::faults::Fault::NoOverlongCheck)
                     && line.len() > spec::limits::MAX_LINE =>
             {
-                self.sm.on_line(&line[..spec::limits::MAX_LINE], mono)
+                self.sm.on_line_ref(&line[..spec::limits::MAX_LINE], mono)
             }
             Frame::Line(line) => {
-                let step = self.sm.on_line(line, mono);
+                let step = self.sm.on_line_ref(line, mono);
                 #[cfg(feature = "faults")]
-                if let Step::Reply(ServerLine::Err { code, .. }) = &step
+                if let StepRef::Step(Step::Reply(ServerLine::Err { code, .. })) = &step
                     && *code == spec::ErrCode::Known(ErrorCode::BadLength)
                     && line.starts_with(b"BROADCAST:")
                     && self.sm.is_registered()
@@ -451,8 +454,13 @@ impl Conn {
             }
         };
         match step {
-            Step::Nothing => {}
-            Step::Reply(line) => {
+            StepRef::Request(cmd) => self.hand_to_hub(cmd, ctx, guard, touched),
+            // Not produced for a line or an overlong one; handled all the same.
+            StepRef::Step(Step::Request(cmd)) => {
+                self.hand_to_hub(cmd.as_ref(), ctx, guard, touched)
+            }
+            StepRef::Step(Step::Nothing) => {}
+            StepRef::Step(Step::Reply(line)) => {
                 #[cfg(feature = "faults")]
                 if matches!(line, ServerLine::Pong { .. })
                     && !self.sm.is_registered()
@@ -470,43 +478,52 @@ impl Conn {
                 }
                 self.push_own(&line);
             }
-            Step::Close(line) => {
+            StepRef::Step(Step::Close(line)) => {
                 self.sm.set_closed();
                 self.ending = Some(Ending::Last(line));
             }
-            Step::Request(cmd) => {
-                let now = ctx.now();
-                let shared = guard.get_or_insert_with(|| ctx.lock());
-                let Shared { hub, outboxes } = &mut **shared;
-                let sink = Deliver {
-                    map: outboxes,
-                    own: self.id,
-                    touched,
-                };
-                #[cfg(feature = "faults")]
-                let outcome = {
-                    let mut sink = ErrSpy {
-                        inner: sink,
-                        me: self.id,
-                        saw_err: false,
-                    };
-                    let o = hub.handle(self.id, cmd, now, &mut sink);
-                    if sink.saw_err && self.ctx.fault(crate::faults::Fault::CloseOnError) {
-                        self.sm.set_closed();
-                        self.ending = Some(Ending::Flush);
-                    }
-                    o
-                };
-                #[cfg(not(feature = "faults"))]
-                let outcome = hub.handle(self.id, cmd, now, &mut { sink });
-                match outcome {
-                    Outcome::Continue => {}
-                    Outcome::Registered => self.sm.set_registered(),
-                    Outcome::Close => {
-                        self.sm.set_closed();
-                        self.ending = Some(Ending::Flush);
-                    }
-                }
+        }
+    }
+
+    /// Hands a request that passed the state gate to the hub, under the hub lock
+    /// (taken once per read: `guard`).
+    fn hand_to_hub<'a>(
+        &mut self,
+        cmd: ClientLineRef<'_>,
+        ctx: &'a Ctx,
+        guard: &mut Option<MutexGuard<'a, Shared>>,
+        touched: &mut Touched,
+    ) {
+        let now = ctx.now();
+        let shared = guard.get_or_insert_with(|| ctx.lock());
+        let Shared { hub, outboxes } = &mut **shared;
+        let sink = Deliver {
+            map: outboxes,
+            own: self.id,
+            touched,
+        };
+        #[cfg(feature = "faults")]
+        let outcome = {
+            let mut sink = ErrSpy {
+                inner: sink,
+                me: self.id,
+                saw_err: false,
+            };
+            let o = hub.handle_ref(self.id, cmd, now, &mut sink);
+            if sink.saw_err && self.ctx.fault(crate::faults::Fault::CloseOnError) {
+                self.sm.set_closed();
+                self.ending = Some(Ending::Flush);
+            }
+            o
+        };
+        #[cfg(not(feature = "faults"))]
+        let outcome = hub.handle_ref(self.id, cmd, now, &mut { sink });
+        match outcome {
+            Outcome::Continue => {}
+            Outcome::Registered => self.sm.set_registered(),
+            Outcome::Close => {
+                self.sm.set_closed();
+                self.ending = Some(Ending::Flush);
             }
         }
     }

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+use spec::borrowed::{ClientLineRef, NickRef, TextRef};
 use spec::{
     Address, ClientLine, Delivery, ErrorCode, Msg, MsgId, Nick, ServerLine, Text, Timestamp, Token,
     UpdateKind, User,
@@ -259,6 +260,25 @@ impl Hub {
         }
     }
 
+    /// [`Hub::handle`] for a request borrowed from its line: a `BROADCAST`, the hot
+    /// path of a relay, is relayed without copying its fields; every other request is
+    /// copied and handled by [`Hub::handle`].
+    pub fn handle_ref(
+        &mut self,
+        conn: ConnId,
+        cmd: ClientLineRef<'_>,
+        now: Now,
+        sink: &mut impl Sink,
+    ) -> Outcome {
+        match cmd {
+            ClientLineRef::Broadcast { nick, text } if self.registry.get(conn).is_some() => {
+                self.broadcast(conn, nick, text, sink);
+                Outcome::Continue
+            }
+            cmd => self.handle(conn, cmd.into_owned(), now, sink),
+        }
+    }
+
     /// One request from `conn`. The driver has already applied the state gate of §7
     /// (`ServerConn`); the hub checks registration again for safety.
     pub fn handle(
@@ -300,7 +320,7 @@ impl Hub {
                 Outcome::Continue
             }
             ClientLine::Broadcast { nick, text } => {
-                self.broadcast(conn, nick, text, sink);
+                self.broadcast(conn, (&nick).into(), (&text).into(), sink);
                 Outcome::Continue
             }
             ClientLine::List => {
@@ -475,13 +495,19 @@ impl Hub {
     }
 
     /// §10: [BRD-1], [BRD-2], [BLK-5].
-    fn broadcast(&mut self, conn: ConnId, nick: Nick, text: Text, sink: &mut impl Sink) {
+    fn broadcast(
+        &mut self,
+        conn: ConnId,
+        nick: NickRef<'_>,
+        text: TextRef<'_>,
+        sink: &mut impl Sink,
+    ) {
         let Some(sender) = self.registry.get(conn) else {
             return;
         };
         // [BRD-2] "A BROADCAST naming a nick other than the sender's MUST be answered
         // with ERR:NOT_YOUR_NICK and relayed to nobody" (byte-for-byte, [BRD-1]).
-        if sender.nick != nick && !fault!(self, NoSenderCheck) {
+        if sender.nick.as_str() != nick.as_str() && !fault!(self, NoSenderCheck) {
             self.err(
                 sink,
                 conn,
@@ -500,7 +526,7 @@ impl Hub {
             self.registry.blockers_of(&sender.key)
         };
         self.scratch.clear();
-        ServerLine::Broadcast { nick, text }.encode(&mut self.scratch);
+        ServerLine::encode_broadcast(nick, text, &mut self.scratch);
         for (c, _) in self.registry.iter() {
             if c == conn {
                 if !no_echo {

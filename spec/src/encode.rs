@@ -8,6 +8,7 @@
 use std::fmt;
 
 use crate::address::Address;
+use crate::borrowed::{NickRef, TextRef};
 use crate::error::{DecodeError, ErrorCode};
 use crate::message::{ClientLine, Datagram, Delivery, ErrCode, Msg, PeerLine, ServerLine};
 use crate::message::{UpdateKind, User};
@@ -74,10 +75,18 @@ fn user<S: Sink>(out: &mut S, u: &User) {
 }
 
 /// `":" len ":" text`
-fn text_field<S: Sink>(out: &mut S, t: &Text) {
+fn text_field<S: Sink>(out: &mut S, t: &str) {
     out.put(":");
+    // The length counts octets (§3 `text-field`).
     put_u64(out, t.len() as u64);
-    field(out, t.as_str());
+    field(out, t);
+}
+
+/// `BROADCAST:<nick>:<len>:<text>` (§10), the relayed form.
+fn broadcast<S: Sink>(out: &mut S, nick: &str, text: &str) {
+    out.put("BROADCAST");
+    field(out, nick);
+    text_field(out, text);
 }
 
 /// `":" msg-id ":" nick ":" time ":" text-field` (after `MSG`).
@@ -87,13 +96,13 @@ fn msg<S: Sink>(out: &mut S, m: &Msg) {
     field(out, m.from.as_str());
     out.put(":");
     put_u64(out, m.time.secs());
-    text_field(out, &m.text);
+    text_field(out, m.text.as_str());
 }
 
 fn err<S: Sink>(out: &mut S, code: &ErrCode, text: &Text) {
     out.put("ERR");
     field(out, code.as_str());
-    text_field(out, text);
+    text_field(out, text.as_str());
 }
 
 pub(crate) fn client_line<S: Sink>(l: &ClientLine, out: &mut S) {
@@ -113,7 +122,7 @@ pub(crate) fn client_line<S: Sink>(l: &ClientLine, out: &mut S) {
         ClientLine::Broadcast { nick, text } => {
             out.put("BROADCAST");
             field(out, nick.as_str());
-            text_field(out, text);
+            text_field(out, text.as_str());
         }
         ClientLine::Ping { token } => {
             out.put("PING");
@@ -132,7 +141,7 @@ pub(crate) fn client_line<S: Sink>(l: &ClientLine, out: &mut S) {
         ClientLine::Send { nick, text } => {
             out.put("SEND");
             field(out, nick.as_str());
-            text_field(out, text);
+            text_field(out, text.as_str());
         }
         ClientLine::Ack { id } => {
             out.put("ACK:");
@@ -175,11 +184,7 @@ pub(crate) fn server_line<S: Sink>(l: &ServerLine, out: &mut S) {
                 user(out, u);
             }
         }
-        ServerLine::Broadcast { nick, text } => {
-            out.put("BROADCAST");
-            field(out, nick.as_str());
-            text_field(out, text);
-        }
+        ServerLine::Broadcast { nick, text } => broadcast(out, nick.as_str(), text.as_str()),
         ServerLine::Ping { token } => {
             out.put("PING");
             field(out, token.as_str());
@@ -255,7 +260,7 @@ pub(crate) fn peer_line<S: Sink>(l: &PeerLine, out: &mut S) {
         PeerLine::Broadcast { nick, text } => {
             out.put("BROADCAST");
             field(out, nick.as_str());
-            text_field(out, text);
+            text_field(out, text.as_str());
         }
         PeerLine::Ping { token } => {
             out.put("PING");
@@ -282,7 +287,7 @@ pub(crate) fn datagram<S: Sink>(d: &Datagram, out: &mut S) {
         Datagram::Dm { nick, text } => {
             out.put("DM");
             field(out, nick.as_str());
-            text_field(out, text);
+            text_field(out, text.as_str());
         }
     }
 }
@@ -365,6 +370,14 @@ impl ServerLine {
             code: ErrCode::Known(code),
             text: error_text(code, reason),
         }
+    }
+
+    /// Appends `BROADCAST:<nick>:<len>:<text>` and CRLF from borrowed fields: the
+    /// bytes [`ServerLine::Broadcast`] encodes, without copying the fields into one
+    /// first (a relay's hot path, [BRD-1]).
+    pub fn encode_broadcast(nick: NickRef<'_>, text: TextRef<'_>, out: &mut Vec<u8>) {
+        broadcast(out, nick.as_str(), text.as_str());
+        out.extend_from_slice(b"\r\n");
     }
 
     /// The `ERR` line that answers a line that did not decode: its code and reason.

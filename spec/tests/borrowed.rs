@@ -170,3 +170,65 @@ proptest! {
         client_agree(&bytes);
     }
 }
+
+/// What the server's state machine answers to `bytes`, both ways: the owned decode and
+/// [`ServerConn::on_request`], and [`ServerConn::on_line_ref`] (the reference server's
+/// path), on a connection registered or not.
+fn server_conn_paths_agree(bytes: &[u8], registered: bool) {
+    use spec::machine::server_conn::{ConnLimits, ServerConn, Step, StepRef};
+    use std::time::Duration;
+    let limits = ConnLimits {
+        rate_burst: 0,
+        ..ConnLimits::default()
+    };
+    let t0 = Duration::ZERO;
+    let mut owned = ServerConn::new(limits.clone(), t0);
+    let mut borrowed = ServerConn::new(limits, t0);
+    if registered {
+        owned.set_registered();
+        borrowed.set_registered();
+    }
+    let want = match ClientLine::decode(bytes) {
+        Err(e) => Step::Reply(ServerLine::error(e.code, e.reason)),
+        Ok(cmd) => owned.on_request(cmd),
+    };
+    let got = match borrowed.on_line_ref(bytes, t0) {
+        StepRef::Request(cmd) => Step::Request(cmd.into_owned()),
+        StepRef::Step(step) => step,
+    };
+    assert_eq!(got, want, "{:?}", String::from_utf8_lossy(bytes));
+    assert_eq!(borrowed.is_registered(), owned.is_registered());
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn as_ref_is_a_view_of_the_same_line(m in strategies::client_line()) {
+        prop_assert_eq!(m.as_ref().into_owned(), m.clone());
+        let wire = m.to_string();
+        prop_assert_eq!(ClientLineRef::decode(wire.as_bytes()).unwrap(), m.as_ref());
+    }
+
+    #[test]
+    fn encode_broadcast_writes_what_the_owned_line_encodes(
+        nick in strategies::nick(),
+        text in strategies::text(),
+    ) {
+        let mut want = Vec::new();
+        ServerLine::Broadcast { nick: nick.clone(), text: text.clone() }.encode(&mut want);
+        let mut got = Vec::new();
+        ServerLine::encode_broadcast((&nick).into(), (&text).into(), &mut got);
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn server_conn_paths_agree_on_mutated_lines(
+        m in strategies::client_line(),
+        e in edits(),
+        registered in any::<bool>(),
+    ) {
+        let bytes = strategies::mutate(m.to_string().into_bytes(), e);
+        server_conn_paths_agree(&bytes, registered);
+    }
+}

@@ -75,6 +75,45 @@ pub enum ClientLineRef<'a> {
     },
 }
 
+impl ClientLine {
+    /// The borrowed view of this line (nothing is copied or checked again).
+    pub fn as_ref(&self) -> ClientLineRef<'_> {
+        match self {
+            ClientLine::Register {
+                nick,
+                address,
+                token,
+            } => ClientLineRef::Register {
+                nick: nick.into(),
+                address: address.into(),
+                token: *token,
+            },
+            ClientLine::Broadcast { nick, text } => ClientLineRef::Broadcast {
+                nick: nick.into(),
+                text: text.into(),
+            },
+            ClientLine::Ping { token } => ClientLineRef::Ping {
+                token: token.into(),
+            },
+            ClientLine::Pong { token } => ClientLineRef::Pong {
+                token: token.into(),
+            },
+            ClientLine::Quit => ClientLineRef::Quit,
+            ClientLine::List => ClientLineRef::List,
+            ClientLine::Query { nick } => ClientLineRef::Query { nick: nick.into() },
+            ClientLine::Send { nick, text } => ClientLineRef::Send {
+                nick: nick.into(),
+                text: text.into(),
+            },
+            ClientLine::Ack { id } => ClientLineRef::Ack { id: *id },
+            ClientLine::Block { nick } => ClientLineRef::Block { nick: nick.into() },
+            ClientLine::Unblock { nick } => ClientLineRef::Unblock { nick: nick.into() },
+            ClientLine::Blocks => ClientLineRef::Blocks,
+            ClientLine::Ticket { nick } => ClientLineRef::Ticket { nick: nick.into() },
+        }
+    }
+}
+
 impl ClientLineRef<'_> {
     /// The owned [`ClientLine`] (copies the text fields).
     pub fn into_owned(self) -> ClientLine {

@@ -42,6 +42,13 @@ macro_rules! str_view {
             }
         }
 
+        impl<'a> From<&'a $owned> for $name<'a> {
+            /// The view of an owned value (valid already: nothing is checked again).
+            fn from(v: &'a $owned) -> $name<'a> {
+                $name(v.as_str())
+            }
+        }
+
         impl fmt::Display for $name<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.0)
@@ -118,6 +125,26 @@ impl<'a> IpRef<'a> {
     /// An owned [`Ip`] (copies the literal).
     pub fn into_owned(self) -> Ip {
         Ip::from_parts(self.text, self.addr)
+    }
+}
+
+impl<'a> From<&'a Ip> for IpRef<'a> {
+    /// The view of an owned [`Ip`] (valid already: nothing is parsed again).
+    fn from(ip: &'a Ip) -> IpRef<'a> {
+        IpRef {
+            text: ip.as_str(),
+            addr: ip.addr(),
+        }
+    }
+}
+
+impl<'a> From<&'a Address> for AddressRef<'a> {
+    /// The view of an owned [`Address`].
+    fn from(a: &'a Address) -> AddressRef<'a> {
+        AddressRef {
+            ip: (&a.ip).into(),
+            port: a.port,
+        }
     }
 }
 

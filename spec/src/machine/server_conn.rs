@@ -13,6 +13,7 @@
 
 use std::time::Duration;
 
+use crate::borrowed::ClientLineRef;
 use crate::{ClientLine, ErrorCode, PingToken, ServerLine};
 
 /// The bounds and timers of one connection (§17). The defaults are the reference
@@ -70,6 +71,26 @@ pub enum Step {
     /// Send this last line and close the connection ([ERR-2], [QUIT-1]).
     /// When the connection was registered, [LEA-1] applies.
     Close(ServerLine),
+}
+
+/// [`Step`] with the request borrowed from its line ([`ServerConn::on_line_ref`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepRef<'l> {
+    /// A request that needs the registry (the hub): it passed the state gate.
+    Request(ClientLineRef<'l>),
+    /// Anything else, as [`ServerConn::on_line`] answers it.
+    Step(Step),
+}
+
+/// What the state gate looks at in a request.
+enum Class {
+    /// `PING`, answered here with its token.
+    Ping(PingToken),
+    Pong,
+    Quit,
+    Register,
+    /// Every other request.
+    Other,
 }
 
 /// What a timer asks the driver to do.
@@ -209,43 +230,81 @@ impl ServerConn {
 
     /// One complete, non-empty line (without its terminator) arrived at `now`.
     pub fn on_line(&mut self, line: &[u8], now: Duration) -> Step {
-        if let Some(step) = self.admit(now) {
-            return step;
+        match self.on_line_ref(line, now) {
+            StepRef::Request(cmd) => Step::Request(cmd.into_owned()),
+            StepRef::Step(step) => step,
         }
-        match ClientLine::decode(line) {
+    }
+
+    /// [`ServerConn::on_line`] without the copies: a request that passes the state gate
+    /// comes back borrowed from `line` (the driver of a relay hands a `BROADCAST` on
+    /// as it is, and copies the rest with [`ClientLineRef::into_owned`]).
+    pub fn on_line_ref<'l>(&mut self, line: &'l [u8], now: Duration) -> StepRef<'l> {
+        if let Some(step) = self.admit(now) {
+            return StepRef::Step(step);
+        }
+        match ClientLineRef::decode(line) {
             // [ERR-1], §2.1: every decode failure is answered and the connection survives.
-            Err(e) => Step::Reply(ServerLine::error(e.code, e.reason)),
-            Ok(cmd) => self.on_request(cmd),
+            Err(e) => StepRef::Step(Step::Reply(ServerLine::error(e.code, e.reason))),
+            Ok(cmd) => {
+                let class = match cmd {
+                    ClientLineRef::Ping { token } => Class::Ping(token.into_owned()),
+                    ClientLineRef::Pong { .. } => Class::Pong,
+                    ClientLineRef::Quit => Class::Quit,
+                    ClientLineRef::Register { .. } => Class::Register,
+                    _ => Class::Other,
+                };
+                match self.gate(class) {
+                    None => StepRef::Request(cmd),
+                    Some(step) => StepRef::Step(step),
+                }
+            }
         }
     }
 
     /// A decoded line: the state gate of §7, PING/PONG and QUIT.
     pub fn on_request(&mut self, cmd: ClientLine) -> Step {
-        match (self.state, cmd) {
+        let class = match &cmd {
+            ClientLine::Ping { token } => Class::Ping(token.clone()),
+            ClientLine::Pong { .. } => Class::Pong,
+            ClientLine::Quit => Class::Quit,
+            ClientLine::Register { .. } => Class::Register,
+            _ => Class::Other,
+        };
+        match self.gate(class) {
+            None => Step::Request(cmd),
+            Some(step) => step,
+        }
+    }
+
+    /// The state gate of §7, PING/PONG and QUIT, on what a request is; `None`: it
+    /// passes to the hub.
+    fn gate(&mut self, class: Class) -> Option<Step> {
+        Some(match (self.state, class) {
             (ConnState::Closed, _) => Step::Nothing,
             // [KA-1] "PING:<t> MUST be answered with PONG:<t> ... in every state".
-            (_, ClientLine::Ping { token }) => Step::Reply(ServerLine::Pong { token }),
+            (_, Class::Ping(token)) => Step::Reply(ServerLine::Pong { token }),
             // [GEN-1] "PONG and ACK are not requests: they get no reply".
-            (_, ClientLine::Pong { .. }) => Step::Nothing,
+            (_, Class::Pong) => Step::Nothing,
             // [QUIT-1] "QUIT MUST be answered with BYE, after which the server closes".
-            (_, ClientLine::Quit) => {
+            (_, Class::Quit) => {
                 self.state = ConnState::Closed;
                 Step::Close(ServerLine::Bye)
             }
-            (ConnState::Connected, cmd @ ClientLine::Register { .. }) => Step::Request(cmd),
+            (ConnState::Connected, Class::Register) => return None,
             // [GEN-2] "every other request MUST be answered with ERR:NOT_REGISTERED".
-            (ConnState::Connected, _) => Step::Reply(ServerLine::error(
+            (ConnState::Connected, Class::Other) => Step::Reply(ServerLine::error(
                 ErrorCode::NotRegistered,
                 "register first",
             )),
             // [REG-6] "A REGISTER on a registered connection MUST be answered with
             // ERR:ALREADY_REGISTERED".
-            (ConnState::Registered, ClientLine::Register { .. }) => Step::Reply(ServerLine::error(
+            (ConnState::Registered, Class::Register) => Step::Reply(ServerLine::error(
                 ErrorCode::AlreadyRegistered,
                 "this connection is registered already",
             )),
-            (ConnState::Registered, cmd) => Step::Request(cmd),
-        }
+            (ConnState::Registered, Class::Other) => return None,
+        })
     }
 
     /// The earliest time at which [`ServerConn::on_timer`] has something to do.
