@@ -67,9 +67,12 @@ const DIRECT_FLUSH_MAX: usize = 4;
 /// reached (a broadcast), their tasks are woken instead, each to write when it runs
 /// everything queued by then in one `write()`, so that the lines of several broadcasts
 /// share a system call.
+///
+/// The queues kept for writing here sit in a fixed array, not a `Vec`: a private
+/// message costs no allocation for them.
 #[derive(Default)]
 pub(crate) struct Touched {
-    direct: Vec<Arc<Outbox>>,
+    direct: [Option<Arc<Outbox>>; DIRECT_FLUSH_MAX],
     waking: bool,
 }
 
@@ -77,11 +80,11 @@ impl Touched {
     fn add(&mut self, o: &Arc<Outbox>) {
         if self.waking {
             o.wake();
-        } else if self.direct.len() < DIRECT_FLUSH_MAX {
-            self.direct.push(Arc::clone(o));
+        } else if let Some(free) = self.direct.iter_mut().find(|d| d.is_none()) {
+            *free = Some(Arc::clone(o));
         } else {
             self.waking = true;
-            for d in self.direct.drain(..) {
+            for d in self.direct.iter_mut().filter_map(Option::take) {
                 d.wake();
             }
             o.wake();
@@ -91,7 +94,7 @@ impl Touched {
     /// Writes the queues kept for writing here (call without the hub lock); a queue
     /// that cannot be written now is left to its own task.
     pub(crate) fn flush(&mut self) {
-        for o in self.direct.drain(..) {
+        for o in self.direct.iter_mut().filter_map(Option::take) {
             if o.flush() != Flushed::Idle {
                 o.wake();
             }
