@@ -93,6 +93,18 @@ enum Class {
     Other,
 }
 
+impl Class {
+    fn of(cmd: ClientLineRef<'_>) -> Class {
+        match cmd {
+            ClientLineRef::Ping { token } => Class::Ping(token.into_owned()),
+            ClientLineRef::Pong { .. } => Class::Pong,
+            ClientLineRef::Quit => Class::Quit,
+            ClientLineRef::Register { .. } => Class::Register,
+            _ => Class::Other,
+        }
+    }
+}
+
 /// What a timer asks the driver to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimerStep {
@@ -246,32 +258,16 @@ impl ServerConn {
         match ClientLineRef::decode(line) {
             // [ERR-1], §2.1: every decode failure is answered and the connection survives.
             Err(e) => StepRef::Step(Step::Reply(ServerLine::error(e.code, e.reason))),
-            Ok(cmd) => {
-                let class = match cmd {
-                    ClientLineRef::Ping { token } => Class::Ping(token.into_owned()),
-                    ClientLineRef::Pong { .. } => Class::Pong,
-                    ClientLineRef::Quit => Class::Quit,
-                    ClientLineRef::Register { .. } => Class::Register,
-                    _ => Class::Other,
-                };
-                match self.gate(class) {
-                    None => StepRef::Request(cmd),
-                    Some(step) => StepRef::Step(step),
-                }
-            }
+            Ok(cmd) => match self.gate(Class::of(cmd)) {
+                None => StepRef::Request(cmd),
+                Some(step) => StepRef::Step(step),
+            },
         }
     }
 
     /// A decoded line: the state gate of §7, PING/PONG and QUIT.
     pub fn on_request(&mut self, cmd: ClientLine) -> Step {
-        let class = match &cmd {
-            ClientLine::Ping { token } => Class::Ping(token.clone()),
-            ClientLine::Pong { .. } => Class::Pong,
-            ClientLine::Quit => Class::Quit,
-            ClientLine::Register { .. } => Class::Register,
-            _ => Class::Other,
-        };
-        match self.gate(class) {
+        match self.gate(Class::of(cmd.as_ref())) {
             None => Step::Request(cmd),
             Some(step) => step,
         }
