@@ -8,13 +8,13 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use reference_server::{Config, DbPath, Server};
 
-#[cfg(not(target_env = "msvc"))]
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 mod reclaim;
 
 /// jemalloc, purged by [`reclaim`] when the server goes quiet (settings in
 /// `.cargo/config.toml`): glibc's malloc kept what a registration storm had freed,
 /// several KiB per idle connection for good (reference-server/PERFORMANCE.md §7).
-#[cfg(not(target_env = "msvc"))]
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
@@ -188,7 +188,7 @@ fn main() -> anyhow::Result<()> {
         DbPath::File(p) => p.display().to_string(),
     };
     let server = Server::open(config)?;
-    #[cfg(not(target_env = "msvc"))]
+    #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
     {
         let trimmer = server.trimmer();
         reclaim::start(move || {
