@@ -14,6 +14,7 @@ use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use crate::fanout::FanOut;
 use crate::hub::{ConnId, Hub, Now, Outcome, Sink};
 use crate::idhash::IdMap;
 use crate::outbox::{Flushed, Outbox, Taken};
@@ -25,6 +26,45 @@ use crate::outbox::{Flushed, Outbox, Taken};
 pub(crate) struct Shared {
     pub hub: Hub,
     pub outboxes: Outboxes,
+    /// Broadcast lines held back within one hub lock (`fanout.rs`); empty whenever
+    /// the lock is free.
+    pub fan: FanOut,
+}
+
+impl Shared {
+    /// A hub with no connections.
+    pub fn new(hub: Hub) -> Shared {
+        Shared {
+            hub,
+            outboxes: Outboxes::default(),
+            fan: FanOut::default(),
+        }
+    }
+
+    /// The hub's sink for `own`'s steps.
+    pub fn deliver<'a>(
+        &'a mut self,
+        own: ConnId,
+        touched: &'a mut Touched,
+    ) -> (&'a mut Hub, Deliver<'a>) {
+        let Shared { hub, outboxes, fan } = self;
+        (
+            hub,
+            Deliver {
+                map: outboxes,
+                own,
+                touched,
+                fan,
+            },
+        )
+    }
+
+    /// Queues the broadcast lines held back (before anything else reaches a queue,
+    /// and before the hub lock is released).
+    pub fn drain_held(&mut self, own: ConnId, touched: &mut Touched) {
+        let Shared { outboxes, fan, .. } = self;
+        fan.drain(|c, l| queue(outboxes, own, touched, c, l));
+    }
 }
 
 /// The output queues, by connection. Aligned to a cache line of its own: a broadcast
@@ -35,22 +75,46 @@ pub(crate) struct Shared {
 pub(crate) struct Outboxes(pub IdMap<ConnId, Arc<Outbox>>);
 
 /// The hub's sink during one connection's steps: lines go into the queues; the
-/// queues that were empty are handed to their writers ([`Touched`]).
+/// queues that were empty are handed to their writers ([`Touched`]). Broadcasts are
+/// held back in [`FanOut`] while the next ones go to the same recipients.
 pub(crate) struct Deliver<'a> {
-    pub map: &'a Outboxes,
+    map: &'a Outboxes,
     /// The connection whose steps these are: its own task writes its queue next.
-    pub own: ConnId,
-    pub touched: &'a mut Touched,
+    own: ConnId,
+    touched: &'a mut Touched,
+    fan: &'a mut FanOut,
 }
 
 impl Sink for Deliver<'_> {
     fn send(&mut self, conn: ConnId, line: &[u8]) {
-        if let Some(o) = self.map.0.get(&conn)
-            && o.push(line)
-            && conn != self.own
-        {
-            self.touched.add(o);
-        }
+        let Deliver {
+            map,
+            own,
+            touched,
+            fan,
+        } = self;
+        fan.drain(|c, l| queue(map, *own, touched, c, l));
+        queue(map, *own, touched, conn, line);
+    }
+
+    fn fan_out(&mut self, line: &[u8], to: impl Iterator<Item = ConnId>) {
+        let Deliver {
+            map,
+            own,
+            touched,
+            fan,
+        } = self;
+        fan.add(line, to, |c, l| queue(map, *own, touched, c, l));
+    }
+}
+
+/// Appends `line` to `conn`'s queue; a queue that was empty is handed to its writer.
+fn queue(map: &Outboxes, own: ConnId, touched: &mut Touched, conn: ConnId, line: &[u8]) {
+    if let Some(o) = map.0.get(&conn)
+        && o.push(line)
+        && conn != own
+    {
+        touched.add(o);
     }
 }
 
@@ -119,7 +183,12 @@ impl Ctx {
     pub fn lock(&self) -> MutexGuard<'_, Shared> {
         // The hub's state stays consistent across a panic in a request (none is
         // expected: network input never panics), so a poisoned lock is still usable.
-        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+        let shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        debug_assert!(
+            shared.fan.is_empty(),
+            "broadcast lines held past a hub lock"
+        );
+        shared
     }
 
     pub fn mono(&self) -> Duration {
@@ -395,6 +464,9 @@ impl Conn {
         };
         self.sm.on_bytes(mono, partial);
         self.input = input;
+        if let Some(shared) = guard.as_mut() {
+            shared.drain_held(self.id, &mut touched);
+        }
         drop(guard);
         let touched_waking = touched.waking;
         let quiet = !partial && !touched_waking;
@@ -444,12 +516,7 @@ impl Conn {
                     let mut raw = line.to_vec();
                     raw.extend_from_slice(b"\r\n");
                     let shared = guard.get_or_insert_with(|| ctx.lock());
-                    let Shared { hub, outboxes } = &mut **shared;
-                    let mut sink = Deliver {
-                        map: outboxes,
-                        own: self.id,
-                        touched,
-                    };
+                    let (hub, mut sink) = shared.deliver(self.id, touched);
                     hub.relay_raw(self.id, &raw, &mut sink);
                     return;
                 }
@@ -479,6 +546,11 @@ impl Conn {
                     self.ending = Some(Ending::Last(line));
                     return;
                 }
+                // Broadcast lines of this read held back go first: this connection's
+                // lines in the order they were made ([GEN-4]).
+                if let Some(shared) = guard.as_mut() {
+                    shared.drain_held(self.id, touched);
+                }
                 self.push_own(&line);
             }
             StepRef::Step(Step::Close(line)) => {
@@ -499,12 +571,7 @@ impl Conn {
     ) {
         let now = ctx.now();
         let shared = guard.get_or_insert_with(|| ctx.lock());
-        let Shared { hub, outboxes } = &mut **shared;
-        let sink = Deliver {
-            map: outboxes,
-            own: self.id,
-            touched,
-        };
+        let (hub, sink) = shared.deliver(self.id, touched);
         #[cfg(feature = "faults")]
         let outcome = {
             let mut sink = ErrSpy {
@@ -626,14 +693,10 @@ impl Conn {
         let mut touched = Touched::default();
         {
             let mut shared = self.ctx.lock();
-            let Shared { hub, outboxes } = &mut *shared;
-            outboxes.0.remove(&self.id);
-            let mut sink = Deliver {
-                map: outboxes,
-                own: self.id,
-                touched: &mut touched,
-            };
+            shared.outboxes.0.remove(&self.id);
+            let (hub, mut sink) = shared.deliver(self.id, &mut touched);
             hub.disconnect(self.id, &mut sink);
+            shared.drain_held(self.id, &mut touched);
         }
         touched.flush();
         let (mut out, off, rest, taken) = self.outbox.close();
@@ -723,6 +786,11 @@ impl Sink for ErrSpy<'_> {
         }
         self.inner.send(conn, line);
     }
+
+    fn fan_out(&mut self, line: &[u8], to: impl Iterator<Item = ConnId>) {
+        // A broadcast line is never an ERR.
+        self.inner.fan_out(line, to);
+    }
 }
 
 #[cfg(test)]
@@ -730,14 +798,11 @@ impl Ctx {
     /// A context with an in-memory hub and no connections.
     pub(crate) fn for_tests() -> Arc<Ctx> {
         Arc::new(Ctx {
-            shared: Mutex::new(Shared {
-                hub: crate::Hub::new(
-                    Box::new(crate::store::MemoryStore::new()),
-                    Box::new(crate::entropy::CountingEntropy::default()),
-                    crate::HubConfig::default(),
-                ),
-                outboxes: Outboxes::default(),
-            }),
+            shared: Mutex::new(Shared::new(crate::Hub::new(
+                Box::new(crate::store::MemoryStore::new()),
+                Box::new(crate::entropy::CountingEntropy::default()),
+                crate::HubConfig::default(),
+            ))),
             limits: ConnLimits::default(),
             origin: Instant::now(),
             linger: Duration::from_secs(1),

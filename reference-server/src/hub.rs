@@ -42,6 +42,15 @@ pub struct Now {
 pub trait Sink {
     /// Queue `line` for `conn`.
     fn send(&mut self, conn: ConnId, line: &[u8]);
+
+    /// Queue the same `line` for each of `to`, in that order (a broadcast). The
+    /// default sends it to each in turn; the server's sink holds consecutive
+    /// broadcasts to the same recipients back to queue them together.
+    fn fan_out(&mut self, line: &[u8], to: impl Iterator<Item = ConnId>) {
+        for conn in to {
+            self.send(conn, line);
+        }
+    }
 }
 
 /// A sink that records everything (for tests and transcripts).
@@ -527,15 +536,14 @@ impl Hub {
         };
         self.scratch.clear();
         ServerLine::encode_broadcast(nick, text, &mut self.scratch);
-        for (c, _) in self.registry.iter() {
+        let to = self.registry.iter().map(|(c, _)| c).filter(|&c| {
             if c == conn {
-                if !no_echo {
-                    sink.send(c, &self.scratch);
-                }
-            } else if blockers.is_none_or(|b| !b.contains(&c)) {
-                sink.send(c, &self.scratch);
+                !no_echo
+            } else {
+                blockers.is_none_or(|b| !b.contains(&c))
             }
-        }
+        });
+        sink.fan_out(&self.scratch, to);
     }
 
     /// Relays a raw, already terminated BROADCAST line to everyone (the

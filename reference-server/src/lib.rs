@@ -24,6 +24,7 @@ pub mod config;
 mod connection;
 pub mod entropy;
 pub mod error;
+mod fanout;
 #[cfg(feature = "faults")]
 pub mod faults;
 pub mod hub;

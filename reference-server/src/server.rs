@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, DbPath};
-use crate::connection::{self, Ctx, Outboxes, Shared};
+use crate::connection::{self, Ctx, Shared};
 use crate::entropy::OsEntropy;
 use crate::error::ServerError;
 use crate::hub::{Hub, HubConfig};
@@ -94,10 +94,7 @@ impl Server {
     ) -> Result<(), ServerError> {
         let config = self.config;
         let ctx = Arc::new(Ctx {
-            shared: Mutex::new(Shared {
-                hub: self.hub,
-                outboxes: Outboxes::default(),
-            }),
+            shared: Mutex::new(Shared::new(self.hub)),
             limits: config.conn_limits(),
             origin: Instant::now(),
             linger: config.linger,

@@ -21,7 +21,11 @@ pub(crate) const PERIOD: Duration = Duration::from_millis(500);
 /// Frees the kept buffers of the connections that queued nothing since the last trim
 /// (`force`: of every connection with nothing left to write); returns how many.
 pub(crate) fn trim(ctx: &Ctx, force: bool) -> usize {
-    let shared = ctx.lock();
+    let mut shared = ctx.lock();
+    if force {
+        // Quiet: the buffers of held-back broadcasts go too (`fanout.rs`).
+        shared.fan.release();
+    }
     shared.outboxes.0.values().filter(|o| o.trim(force)).count()
 }
 

@@ -515,6 +515,69 @@ async fn brd_1_echo_reaches_a_silent_sender_among_many_recipients() {
     s.stop().await;
 }
 
+/// Regression guard for the broadcasts held back within one read (PERFORMANCE.md
+/// §19): a read that mixes broadcasts with a reply from the hub (PONG), a private
+/// message (SENT to the sender, MSG to one recipient) and a reply from the state
+/// machine (ERR for an unknown verb) must still deliver every connection's lines in
+/// the order they were made ([GEN-4], [BRD-3]). Enough recipients that the
+/// broadcasts wake their tasks rather than being written by the sender's thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gen_4_broadcasts_held_within_a_read_keep_their_place() {
+    let s = TestServer::default().await;
+    let mut clients = Vec::new();
+    for i in 0..8u16 {
+        let (c, _) = s.registered(&format!("u{i}"), 5000 + i).await;
+        clients.push(c);
+    }
+    for c in &mut clients {
+        c.barrier().await;
+    }
+    let mut burst = String::new();
+    for line in [
+        "BROADCAST:u0:2:b1",
+        "BROADCAST:u0:2:b2",
+        "PING:mid",
+        "BROADCAST:u0:2:b3",
+        "SEND:u1:2:pm",
+        "BROADCAST:u0:2:b4",
+        "NOPE",
+        "BROADCAST:u0:2:b5",
+    ] {
+        burst.push_str(line);
+        burst.push_str("\r\n");
+    }
+    clients[0].raw(burst.as_bytes()).await;
+    let (sender, others) = clients.split_at_mut(1);
+    let sender = &mut sender[0];
+    sender.expect("BROADCAST:u0:2:b1").await;
+    sender.expect("BROADCAST:u0:2:b2").await;
+    sender.expect("PONG:mid").await;
+    sender.expect("BROADCAST:u0:2:b3").await;
+    let sent = sender.line().await;
+    assert!(
+        sent.starts_with("SENT:") && sent.ends_with(":LIVE"),
+        "{sent}"
+    );
+    sender.expect("BROADCAST:u0:2:b4").await;
+    sender.expect_err("UNKNOWN_VERB").await;
+    sender.expect("BROADCAST:u0:2:b5").await;
+    for (i, c) in others.iter_mut().enumerate() {
+        c.expect("BROADCAST:u0:2:b1").await;
+        c.expect("BROADCAST:u0:2:b2").await;
+        c.expect("BROADCAST:u0:2:b3").await;
+        if i == 0 {
+            let msg = c.line().await;
+            assert!(msg.starts_with("MSG:") && msg.ends_with(":2:pm"), "{msg}");
+        }
+        c.expect("BROADCAST:u0:2:b4").await;
+        c.expect("BROADCAST:u0:2:b5").await;
+    }
+    for c in &mut clients {
+        c.quiet().await;
+    }
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn brd_2_other_nick_refused_and_not_relayed() {
     let s = TestServer::default().await;
