@@ -85,26 +85,30 @@ pub(crate) struct Deliver<'a> {
     fan: &'a mut FanOut,
 }
 
-impl Sink for Deliver<'_> {
-    fn send(&mut self, conn: ConnId, line: &[u8]) {
+impl Deliver<'_> {
+    /// The held broadcasts, and what puts a line into a queue.
+    fn split(&mut self) -> (&mut FanOut, impl FnMut(ConnId, &[u8]) + '_) {
         let Deliver {
             map,
             own,
             touched,
             fan,
         } = self;
-        fan.drain(|c, l| queue(map, *own, touched, c, l));
-        queue(map, *own, touched, conn, line);
+        let own = *own;
+        (fan, move |c, l| queue(map, own, touched, c, l))
+    }
+}
+
+impl Sink for Deliver<'_> {
+    fn send(&mut self, conn: ConnId, line: &[u8]) {
+        let (fan, mut push) = self.split();
+        fan.drain(&mut push);
+        push(conn, line);
     }
 
     fn fan_out(&mut self, line: &[u8], to: impl Iterator<Item = ConnId>) {
-        let Deliver {
-            map,
-            own,
-            touched,
-            fan,
-        } = self;
-        fan.add(line, to, |c, l| queue(map, *own, touched, c, l));
+        let (fan, push) = self.split();
+        fan.add(line, to, push);
     }
 }
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestServer, check_err};
+use common::{Client, TestServer, check_err};
 
 // ---- §2 framing -------------------------------------------------------------
 
@@ -487,6 +487,20 @@ async fn brd_1_relayed_to_all_with_echo() {
     s.stop().await;
 }
 
+/// Clients `u0` .. `u7`, registered, each read up to its barrier's PONG (past the
+/// JOINs of the others): more recipients than a sender's thread writes itself.
+async fn eight_registered(s: &TestServer) -> Vec<Client> {
+    let mut clients = Vec::new();
+    for i in 0..8u16 {
+        let (c, _) = s.registered(&format!("u{i}"), 5000 + i).await;
+        clients.push(c);
+    }
+    for c in &mut clients {
+        c.barrier().await;
+    }
+    clients
+}
+
 /// Regression guard for the echo that waits: a broadcast reaching more connections
 /// than the sender's thread writes itself has its echo left to the sender's own
 /// wake-up (PERFORMANCE.md §14); it must still arrive, behind the reply queued ahead
@@ -494,15 +508,7 @@ async fn brd_1_relayed_to_all_with_echo() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn brd_1_echo_reaches_a_silent_sender_among_many_recipients() {
     let s = TestServer::default().await;
-    let mut clients = Vec::new();
-    for i in 0..8u16 {
-        let (c, _) = s.registered(&format!("u{i}"), 5000 + i).await;
-        clients.push(c);
-    }
-    // Drain the JOINs: each client's lines up to its PONG.
-    for c in &mut clients {
-        c.barrier().await;
-    }
+    let mut clients = eight_registered(&s).await;
     clients[0].send("PING:before").await;
     clients[0].send("BROADCAST:u0:5:hello").await;
     clients[0].expect("PONG:before").await;
@@ -524,14 +530,7 @@ async fn brd_1_echo_reaches_a_silent_sender_among_many_recipients() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gen_4_broadcasts_held_within_a_read_keep_their_place() {
     let s = TestServer::default().await;
-    let mut clients = Vec::new();
-    for i in 0..8u16 {
-        let (c, _) = s.registered(&format!("u{i}"), 5000 + i).await;
-        clients.push(c);
-    }
-    for c in &mut clients {
-        c.barrier().await;
-    }
+    let mut clients = eight_registered(&s).await;
     let mut burst = String::new();
     for line in [
         "BROADCAST:u0:2:b1",
