@@ -62,8 +62,7 @@ impl Shared {
     /// Queues the broadcast lines held back (before anything else reaches a queue,
     /// and before the hub lock is released).
     pub fn drain_held(&mut self, own: ConnId, touched: &mut Touched) {
-        let Shared { outboxes, fan, .. } = self;
-        fan.drain(|c, l| queue(outboxes, own, touched, c, l));
+        self.deliver(own, touched).1.drain_held();
     }
 }
 
@@ -97,12 +96,18 @@ impl Deliver<'_> {
         let own = *own;
         (fan, move |c, l| queue(map, own, touched, c, l))
     }
+
+    /// Queues the broadcast lines held back.
+    fn drain_held(&mut self) {
+        let (fan, push) = self.split();
+        fan.drain(push);
+    }
 }
 
 impl Sink for Deliver<'_> {
     fn send(&mut self, conn: ConnId, line: &[u8]) {
-        let (fan, mut push) = self.split();
-        fan.drain(&mut push);
+        self.drain_held();
+        let (_, mut push) = self.split();
         push(conn, line);
     }
 
