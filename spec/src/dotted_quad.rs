@@ -25,6 +25,10 @@ pub(crate) fn parse(b: &[u8]) -> Option<Ipv4Addr> {
 /// starts with one that matches `ipv4` (what follows is the caller's to
 /// check: a `dec-octet` is never followed by a digit here, so a match cannot
 /// be the front of a longer one).
+///
+/// Inlined with [`dec_octet`], so that the four octets' results stay in
+/// registers (bench/CODEC.md, session 6).
+#[inline]
 pub(crate) fn prefix(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
     let (o0, n0) = dec_octet(b, 0)?;
     let (o1, n1) = dec_octet(b, dot(b, n0)?)?;
@@ -41,6 +45,7 @@ fn dot(b: &[u8], at: usize) -> Option<usize> {
 /// The `dec-octet` at `b[at..]`: its value and the index after it. A leading
 /// zero is allowed only as the whole `dec-octet` ("0"); a fourth digit ends
 /// the match (no `dec-octet` has one).
+#[inline(always)]
 fn dec_octet(b: &[u8], at: usize) -> Option<(u8, usize)> {
     let digit = |k: usize| match b.get(at + k) {
         Some(c @ b'0'..=b'9') => Some(u16::from(c - b'0')),

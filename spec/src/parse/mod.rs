@@ -27,8 +27,9 @@
 //! over the line (`codec.rs`); the client and server verbs are picked by their
 //! first octet and compared whole ([`after_verb`]); each short field is found
 //! and checked in one pass over its octets (`field::run_of`, a plain loop:
-//! `memchr`'s set-up costs more than a nick), with the full rule out of line
-//! for the errors; the hot rules chain their parsers with `?` rather than
+//! `memchr`'s set-up costs more than a nick; a number's value is computed in
+//! the same pass, `field::digit_run`), with the full rule out of line for the
+//! errors; the hot rules chain their parsers with `?` rather than
 //! through nom's combinators; the text field is never scanned, `<len>` says
 //! where it ends. The rules build the borrowed views of `crate::borrowed` (the
 //! text fields point into the line), so decoding allocates nothing; the owned
@@ -85,6 +86,12 @@ pub(crate) fn failure<'a, T>(e: DecodeError) -> PResult<'a, T> {
 
 /// Runs a message rule on the text after the verb, requiring it to consume
 /// everything (else: extra fields, `MALFORMED`).
+///
+/// Always inlined: out of line, each rule's result went back through the
+/// stack and was copied again, and the wider load of that copy waited on
+/// narrower stores (a store-forwarding stall, the hottest instruction of
+/// `client_line` in a profile; bench/CODEC.md, session 6).
+#[inline(always)]
 pub(crate) fn finish<'a, T>(
     rest: &'a str,
     rule: impl FnOnce(&'a str) -> PResult<'a, T>,
