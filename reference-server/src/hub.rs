@@ -110,6 +110,9 @@ pub struct Hub {
     tickets: Tickets,
     config: HubConfig,
     scratch: Vec<u8>,
+    /// The server has begun to stop: every connection ends at once, and no
+    /// `UPDATE:LEAVE` is sent for them (PROTOCOL.md §10, after [LEA-1]).
+    stopping: bool,
 }
 
 impl std::fmt::Debug for Hub {
@@ -143,7 +146,16 @@ impl Hub {
             tickets: Tickets::default(),
             config,
             scratch: Vec::with_capacity(256),
+            stopping: false,
         }
+    }
+
+    /// The server is stopping (§6 `SHUTDOWN`): every connection it holds ends at
+    /// once, so [`Hub::disconnect`] sends no more `UPDATE:LEAVE` (PROTOCOL.md §10,
+    /// after [LEA-1]: nobody registered is left to tell, and one per pair would be
+    /// N²/2 lines).
+    pub fn stop(&mut self) {
+        self.stopping = true;
     }
 
     /// The registry (read-only).
@@ -763,9 +775,11 @@ impl Hub {
     }
 
     /// `conn` ended, whatever the cause: [LEA-1] LEAVE to the others, nick freed;
-    /// [LEA-2] nothing for a connection that never registered.
+    /// [LEA-2] nothing for a connection that never registered; once the server
+    /// is stopping ([`Hub::stop`]), the nick is freed and nothing is sent.
     pub fn disconnect(&mut self, conn: ConnId, sink: &mut impl Sink) {
         match self.registry.remove(conn) {
+            Some(_) if self.stopping => {}
             Some(o) => {
                 let leave = ServerLine::Update {
                     kind: UpdateKind::Leave,

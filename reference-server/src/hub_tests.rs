@@ -135,6 +135,32 @@ fn lea_2_unregistered_disconnect_is_silent() {
     assert!(sink.is_empty());
 }
 
+/// PROTOCOL.md §10 after [LEA-1]: once the server is stopping, a connection
+/// that ends frees its nick and sends nothing; before the stop it tells the
+/// others.
+#[test]
+fn lea_1_a_stopping_server_sends_no_leave() {
+    let mut h = hub();
+    for (c, nick) in [(1, "alice"), (2, "bob"), (3, "carol")] {
+        send(&mut h, c, &format!("REGISTER:{nick}:10.0.0.{c}:1"));
+    }
+    let mut sink: Vec<(ConnId, Vec<u8>)> = Vec::new();
+    h.disconnect(3, &mut sink);
+    assert_eq!(
+        lines(&text(sink)),
+        [
+            "S1: UPDATE:LEAVE:carol:10.0.0.3:1",
+            "S2: UPDATE:LEAVE:carol:10.0.0.3:1"
+        ]
+    );
+    h.stop();
+    let mut sink: Vec<(ConnId, Vec<u8>)> = Vec::new();
+    h.disconnect(1, &mut sink);
+    h.disconnect(2, &mut sink);
+    assert!(sink.is_empty(), "{:?}", text(sink));
+    assert_eq!(h.registry().len(), 0, "the nicks are free");
+}
+
 // ---- storage failures: ERR:UNAVAILABLE (§6) -----------------------------------
 
 use std::sync::Arc;

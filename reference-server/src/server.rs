@@ -164,6 +164,9 @@ impl Server {
         };
         drop(listener);
         tracing::info!("stopping");
+        // Before any connection hears of the stop, so that none of them sends
+        // UPDATE:LEAVE for another (PROTOCOL.md §10, after [LEA-1]).
+        ctx.lock().hub.stop();
         let _ = stop_tx.send(true);
         drop(done_tx);
         let _ = done_rx.recv().await;
