@@ -64,6 +64,11 @@ const TABLE: &[(Fault, &[&str], &[&str])] = &[
         &["SRV-BLK-"],
         &["SRV-BLK-005", "SRV-BLK-006", "SRV-BLK-008", "SRV-BLK-009"],
     ),
+    (
+        Fault::BlocksFullRecorded,
+        &["SRV-BLK-012", "SRV-BLK-001", "SRV-BLK-004"],
+        &["SRV-BLK-012"],
+    ),
     (Fault::VolatileMailbox, &["SRV-RLY-"], &["SRV-RLY-008"]),
     (
         Fault::RedeliverReversed,

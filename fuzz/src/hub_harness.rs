@@ -141,6 +141,8 @@ pub struct Harness {
     unix: u64,
     limits: ConnLimits,
     quota: usize,
+    /// The hub's block quota ([BLK-9]).
+    block_quota: usize,
     bound: usize,
     model: Model,
     known: Known,
@@ -253,11 +255,14 @@ impl Harness {
         } else {
             Box::new(MemoryStore::new())
         };
-        // Small quotas and queue bounds, so that MAILBOX_FULL and SLOW_READER happen.
+        // Small quotas and queue bounds, so that MAILBOX_FULL, BLOCKS_FULL and
+        // SLOW_READER happen.
         let quota = 1 + usize::from((sel >> 1) & 7);
         let bound = [256usize, 2048, 8192, 1 << 20][usize::from((sel >> 4) & 3)];
+        let block_quota = 1 + usize::from(sel >> 6);
         let config = HubConfig {
             mailbox_quota: quota,
+            block_quota,
             ..HubConfig::default()
         };
         let hub = Hub::new(store, Box::new(CountingEntropy::default()), config);
@@ -269,11 +274,12 @@ impl Harness {
             unix: 1_763_713_200,
             limits: ConnLimits::default(),
             quota,
+            block_quota,
             bound,
             model: Model::default(),
             known: Known::default(),
             log: VecDeque::from([Note::Text(format!(
-                "quota {quota}, queue bound {bound}, store {}",
+                "quota {quota}, block quota {block_quota}, queue bound {bound}, store {}",
                 sel & 1
             ))]),
         }
@@ -800,10 +806,16 @@ impl Harness {
                     err(ErrorCode::BadTarget)
                 } else {
                     let list = self.model.blocks.entry(me.key()).or_default();
-                    if !list.iter().any(|(k, _)| *k == key) {
-                        list.push((key, nick.clone()));
+                    let new = !list.iter().any(|(k, _)| *k == key);
+                    if new && list.len() >= self.block_quota {
+                        // [BLK-9]: nothing recorded.
+                        err(ErrorCode::BlocksFull)
+                    } else {
+                        if new {
+                            list.push((key, nick.clone()));
+                        }
+                        vec![(c, ServerLine::Blocked { nick: nick.clone() })]
                     }
-                    vec![(c, ServerLine::Blocked { nick: nick.clone() })]
                 }
             }
             (ClientLine::Unblock { nick }, Some(me)) => {

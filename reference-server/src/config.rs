@@ -59,6 +59,8 @@ pub struct Config {
     /// Unacknowledged messages one user's mailbox may hold ([RLY-7]; default 1000, at
     /// least `MIN_MAILBOX`).
     pub mailbox_quota: usize,
+    /// Blocks one user may hold ([BLK-9]; default 1000, at least `MIN_BLOCKS`).
+    pub block_quota: usize,
     /// After its last line, how long a closing connection is given to take it before
     /// the socket is dropped (default 2 s).
     pub linger: Duration,
@@ -80,6 +82,7 @@ impl Default for Config {
             keepalive: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(90),
             mailbox_quota: 1000,
+            block_quota: 1000,
             linger: Duration::from_secs(2),
             #[cfg(feature = "faults")]
             faults: Faults::NONE,

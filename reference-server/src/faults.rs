@@ -63,6 +63,8 @@ faults! {
     AckAnyMailbox => "RLY-4",
     /// Overlong lines are truncated and processed instead of LINE_TOO_LONG (FRM-4).
     NoOverlongCheck => "FRM-4",
+    /// A BLOCK beyond the quota is answered BLOCKS_FULL but recorded all the same (BLK-9).
+    BlocksFullRecorded => "BLK-9",
 }
 
 impl fmt::Display for Fault {

@@ -76,6 +76,8 @@ pub enum Outcome {
 pub struct HubConfig {
     /// Unacknowledged messages one user's mailbox may hold ([RLY-7]).
     pub mailbox_quota: usize,
+    /// Blocks one user may hold ([BLK-9]).
+    pub block_quota: usize,
     /// Deliberate rule-breaks.
     #[cfg(feature = "faults")]
     pub faults: Faults,
@@ -85,6 +87,7 @@ impl Default for HubConfig {
     fn default() -> Self {
         HubConfig {
             mailbox_quota: 1000,
+            block_quota: 1000,
             #[cfg(feature = "faults")]
             faults: Faults::NONE,
         }
@@ -681,7 +684,7 @@ impl Hub {
         }
     }
 
-    /// [BLK-1], [BLK-2], [BLK-8].
+    /// [BLK-1], [BLK-2], [BLK-8], [BLK-9].
     fn block(&mut self, conn: ConnId, nick: Nick, sink: &mut impl Sink) {
         let Some(o) = self.registry.get(conn) else {
             return;
@@ -694,6 +697,21 @@ impl Hub {
                 conn,
                 ErrorCode::BadTarget,
                 "you cannot block yourself",
+            );
+        }
+        // [BLK-9]: a new block beyond the quota changes nothing; one already
+        // held is answered as ever ([BLK-1]).
+        let held = o.blocks();
+        let full = held.len() >= self.config.block_quota && !held.iter().any(|(k, _)| *k == key);
+        if full {
+            if fault!(self, BlocksFullRecorded) && self.store.block(&owner, &key, &nick).is_ok() {
+                self.registry.add_block(conn, key, nick);
+            }
+            return self.err(
+                sink,
+                conn,
+                ErrorCode::BlocksFull,
+                "you hold the server's quota of blocks; UNBLOCK someone first",
             );
         }
         if let Err(e) = self.store.block(&owner, &key, &nick) {

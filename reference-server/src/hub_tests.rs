@@ -464,6 +464,36 @@ fn blk_6_rly_7_quota_checked_before_the_block() {
 }
 
 #[test]
+#[allow(clippy::needless_update)] // not needless with the `faults` feature
+fn blk_9_a_new_block_beyond_the_quota_is_blocks_full() {
+    let mut h = Hub::new(
+        Box::new(MemoryStore::new()),
+        Box::new(CountingEntropy::default()),
+        HubConfig {
+            block_quota: 100,
+            ..HubConfig::default()
+        },
+    );
+    send(&mut h, 1, "REGISTER:alice:10.0.0.1:1");
+    for i in 0..100 {
+        let (_, out) = send(&mut h, 1, &format!("BLOCK:u{i}"));
+        assert_eq!(lines(&out), [format!("S1: BLOCKED:u{i}")]);
+    }
+    let held = |h: &Hub| h.registry().get(1).map(|o| o.blocks().len());
+    let (_, out) = send(&mut h, 1, "BLOCK:u100");
+    assert_eq!(codes(&out), ["S1: BLOCKS_FULL"]);
+    assert_eq!(held(&h), Some(100), "nothing recorded");
+    // Blocking a nick already blocked (any case) is not a new block.
+    let (_, out) = send(&mut h, 1, "BLOCK:U5");
+    assert_eq!(lines(&out), ["S1: BLOCKED:U5"]);
+    // Room again after an UNBLOCK.
+    send(&mut h, 1, "UNBLOCK:u0");
+    let (_, out) = send(&mut h, 1, "BLOCK:u100");
+    assert_eq!(lines(&out), ["S1: BLOCKED:u100"]);
+    assert_eq!(held(&h), Some(100));
+}
+
+#[test]
 fn blk_6_a_dropped_send_uses_up_an_id() {
     let mut h = hub();
     send(&mut h, 1, "REGISTER:alice:10.0.0.1:1");

@@ -79,6 +79,11 @@ struct Cli {
           value_parser = clap::value_parser!(u32).range(100..))]
     mailbox_quota: u32,
 
+    /// Blocks one user may hold before BLOCK answers ERR:BLOCKS_FULL (at least 100).
+    #[arg(long, value_name = "N", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(100..))]
+    block_quota: u32,
+
     /// Seconds a closing connection is given to take its last line.
     #[arg(long, value_name = "SECS", default_value_t = 2.0)]
     linger: f64,
@@ -130,6 +135,7 @@ fn config(cli: &Cli) -> anyhow::Result<Config> {
         keepalive: secs("keepalive", cli.keepalive)?,
         idle_timeout: secs("idle-timeout", cli.idle_timeout)?,
         mailbox_quota: cli.mailbox_quota as usize,
+        block_quota: cli.block_quota as usize,
         linger: secs("linger", cli.linger)?,
         #[cfg(feature = "faults")]
         faults: cli.fault.iter().copied().collect(),

@@ -67,6 +67,7 @@ impl Server {
             Box::new(OsEntropy::new()),
             HubConfig {
                 mailbox_quota: config.mailbox_quota,
+                block_quota: config.block_quota,
                 #[cfg(feature = "faults")]
                 faults: config.faults,
             },

@@ -150,6 +150,21 @@ fn cli_bad_flag_fails() {
         .stderr(predicate::str::contains("--no-such-flag"));
 }
 
+/// [RLY-7], [BLK-9]: a quota below the protocol's minimum (100) is refused
+/// before the server starts.
+#[test]
+fn cli_quotas_below_the_minimum_are_refused() {
+    for flag in ["--mailbox-quota", "--block-quota"] {
+        assert_cmd::Command::cargo_bin("p2pchat-server")
+            .unwrap()
+            .args([flag, "99", "--memory-db", "--bind", "127.0.0.1:0"])
+            .assert()
+            .failure()
+            .code(2)
+            .stderr(predicate::str::contains(flag).and(predicate::str::contains("99")));
+    }
+}
+
 #[test]
 fn cli_unreadable_database_path_clear_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -39,6 +39,8 @@ pub enum ErrorCode {
     BadTarget,
     /// The recipient's mailbox is full.
     MailboxFull,
+    /// BLOCK of a new nick by a user who holds the server's quota of blocks.
+    BlocksFull,
     /// A HELLO's ticket is missing, wrong, expired or used (closes).
     BadTicket,
     /// The connection exceeded the rate limit (closes).
@@ -57,7 +59,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the table in §6.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::LineTooLong,
         ErrorCode::BadUtf8,
         ErrorCode::Malformed,
@@ -74,6 +76,7 @@ impl ErrorCode {
         ErrorCode::NoSuchNick,
         ErrorCode::BadTarget,
         ErrorCode::MailboxFull,
+        ErrorCode::BlocksFull,
         ErrorCode::BadTicket,
         ErrorCode::Flood,
         ErrorCode::SlowReader,
@@ -102,6 +105,7 @@ impl ErrorCode {
             ErrorCode::NoSuchNick => "NO_SUCH_NICK",
             ErrorCode::BadTarget => "BAD_TARGET",
             ErrorCode::MailboxFull => "MAILBOX_FULL",
+            ErrorCode::BlocksFull => "BLOCKS_FULL",
             ErrorCode::BadTicket => "BAD_TICKET",
             ErrorCode::Flood => "FLOOD",
             ErrorCode::SlowReader => "SLOW_READER",

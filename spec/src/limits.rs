@@ -14,6 +14,8 @@ pub const DEFAULT_PORT: u16 = 1337;
 pub const TICKET_TTL_SECS: u64 = 60;
 /// Messages a server must be willing to queue per user (`MIN_MAILBOX`).
 pub const MIN_MAILBOX: usize = 100;
+/// Blocks a server must be willing to keep per user (`MIN_BLOCKS`, [BLK-9]).
+pub const MIN_BLOCKS: usize = 100;
 /// Largest message id, 2^53 − 1 (`MAX_MSG_ID`).
 pub const MAX_MSG_ID: u64 = 9_007_199_254_740_991;
 /// Largest time value the grammar allows (`time = "0" / %x31-39 *10DIGIT`).

@@ -121,6 +121,17 @@ pub static CASES: &[Case] = &[
         slow: false,
         run: blocked_sender_full_mailbox,
     },
+    Case {
+        id: "SRV-BLK-012",
+        title: "a user keeps at least 100 blocks; a new one beyond the quota is BLOCKS_FULL and \
+                changes nothing",
+        covers: &["BLK-9"],
+        profiles: &[Block, Relay],
+        role: Server,
+        needs: Needs::Shared,
+        slow: false,
+        run: block_quota,
+    },
 ];
 
 /// Registers a fresh owned user (a token is required: block depends on relay).
@@ -374,6 +385,23 @@ fn blocks_split(ctx: &mut Ctx<'_>) -> CaseResult {
         a.expect(&format!("BLOCKED:{n}")).under("BLK-1")?;
     }
     a.set_quiet(false);
+    let (got, parts) = blocks_reply(&mut a)?;
+    ctx.note(format!("{parts} BLOCKSPART lines, then BLOCKS"));
+    if got != nicks {
+        return Err(Failure::violation(
+            "the BLOCKSPART... BLOCKS reply does not name every blocked nick once, in the order \
+             blocked",
+        )
+        .req("BLK-4")
+        .expected(format!("{} nicks, {}...", nicks.len(), nicks[0]))
+        .got(format!("{} nicks", got.len())));
+    }
+    a.barrier()
+}
+
+/// Sends `BLOCKS` and reads the whole reply ([BLK-4]: `BLOCKSPART` lines, then
+/// `BLOCKS`): the nicks in order, and how many `BLOCKSPART` lines came.
+fn blocks_reply(a: &mut Conn) -> Result<(Vec<String>, usize), Failure> {
     a.send("BLOCKS")?;
     let mut got: Vec<String> = Vec::new();
     let mut parts = 0;
@@ -416,16 +444,97 @@ fn blocks_split(ctx: &mut Ctx<'_>) -> CaseResult {
         }
         parts += 1;
     }
-    ctx.note(format!("{parts} BLOCKSPART lines, then BLOCKS"));
-    if got != nicks {
-        return Err(Failure::violation(
-            "the BLOCKSPART... BLOCKS reply does not name every blocked nick once, in the order \
-             blocked",
-        )
-        .req("BLK-4")
-        .expected(format!("{} nicks, {}...", nicks.len(), nicks[0]))
-        .got(format!("{} nicks", got.len())));
+    Ok((got, parts))
+}
+
+/// Most blocks the case asks one user for before it gives up finding the
+/// quota (NOT_RUN).
+const BLOCK_PROBE_MAX: usize = 3000;
+/// `MIN_BLOCKS` ([BLK-9]).
+const MIN_BLOCKS: usize = 100;
+
+/// [BLK-9]: blocks new nicks, 150 per connection (within any burst limit; the
+/// blocks belong to the owned nick, so each connection registers it again),
+/// until the server answers `BLOCKS_FULL`; then checks that nothing was
+/// recorded, that a nick already blocked is still `BLOCKED`, and that an
+/// `UNBLOCK` makes room.
+fn block_quota(ctx: &mut Ctx<'_>) -> CaseResult {
+    ctx.updates_not_judged = true;
+    let mut a = ctx.connect()?;
+    let ua = owned(ctx, &mut a, "quota")?;
+    let mut held: Vec<String> = Vec::new();
+    let mut refused: Option<String> = None;
+    while refused.is_none() && held.len() < BLOCK_PROBE_MAX {
+        let batch: Vec<String> = (held.len()..held.len() + 150)
+            .map(|i| ctx.nick(&format!("q{i}")))
+            .collect();
+        let lines: Vec<String> = batch.iter().map(|n| format!("BLOCK:{n}")).collect();
+        a.set_quiet(true);
+        a.send_batch(&lines)?;
+        for n in &batch {
+            let l = a.line("BLOCKED:<nick> or ERR:BLOCKS_FULL")?;
+            if l.text == format!("BLOCKED:{n}") && refused.is_none() {
+                held.push(n.clone());
+            } else if crate::wire::parse_err(&l.text).is_ok_and(|e| e.code == "BLOCKS_FULL") {
+                if held.len() < MIN_BLOCKS {
+                    return fail(
+                        "BLK-9",
+                        format!(
+                            "BLOCKS_FULL after {} blocks: a server keeps at least MIN_BLOCKS \
+                             (100)",
+                            held.len()
+                        ),
+                    );
+                }
+                refused.get_or_insert_with(|| n.clone());
+            } else {
+                return Err(Failure::violation("unexpected reply to BLOCK")
+                    .req("BLK-9")
+                    .expected(if refused.is_some() {
+                        "ERR:BLOCKS_FULL:<len>:<text> (the quota was reached, nothing unblocked)"
+                            .to_owned()
+                    } else {
+                        format!("BLOCKED:{n} or ERR:BLOCKS_FULL:<len>:<text>")
+                    })
+                    .got(l.text));
+            }
+        }
+        a.set_quiet(false);
+        if refused.is_none() {
+            quit(ctx, a, Some(&ua.nick))?;
+            a = ctx.connect()?;
+            reregister(ctx, &mut a, &ua)?;
+        }
     }
+    let Some(refused) = refused else {
+        return Err(Failure::not_run(format!(
+            "{} blocks were kept for one user without BLOCKS_FULL: the quota is above what the \
+             case asks for",
+            held.len()
+        )));
+    };
+    ctx.note(format!("the quota is {} blocks", held.len()));
+    let (listed, _) = blocks_reply(&mut a)?;
+    if listed != held {
+        return Err(Failure::violation(
+            "after BLOCKS_FULL, BLOCKS does not list exactly the blocks that were answered BLOCKED",
+        )
+        .req("BLK-9")
+        .expected(format!(
+            "{} nicks, the last {}",
+            held.len(),
+            held[held.len() - 1]
+        ))
+        .got(format!("{} nicks", listed.len())));
+    }
+    // A nick already blocked, in another case: not a new block.
+    let again = super::util::swap_case(&held[0]);
+    a.send(&format!("BLOCK:{again}"))?;
+    a.expect(&format!("BLOCKED:{again}")).under("BLK-9")?;
+    // An UNBLOCK makes room.
+    a.send(&format!("UNBLOCK:{}", held[0]))?;
+    a.expect(&format!("UNBLOCKED:{}", held[0])).under("BLK-3")?;
+    block(&mut a, &refused).under("BLK-9")?;
     a.barrier()
 }
 
