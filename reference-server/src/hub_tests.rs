@@ -9,10 +9,15 @@ use crate::hub::{ConnId, Hub, HubConfig, Now, Outcome};
 use crate::store::MemoryStore;
 
 fn hub() -> Hub {
+    hub_with(HubConfig::default())
+}
+
+/// A hub with `config` over an in-memory store and counting entropy.
+fn hub_with(config: HubConfig) -> Hub {
     Hub::new(
         Box::new(MemoryStore::new()),
         Box::new(CountingEntropy::default()),
-        HubConfig::default(),
+        config,
     )
 }
 
@@ -430,16 +435,11 @@ fn reg_3_nick_in_use_comes_before_nick_owned() {
 }
 
 #[test]
-#[allow(clippy::needless_update)] // not needless with the `faults` feature
 fn blk_6_rly_7_quota_checked_before_the_block() {
-    let mut h = Hub::new(
-        Box::new(MemoryStore::new()),
-        Box::new(CountingEntropy::default()),
-        HubConfig {
-            mailbox_quota: 100,
-            ..HubConfig::default()
-        },
-    );
+    let mut h = hub_with(HubConfig {
+        mailbox_quota: 100,
+        ..HubConfig::default()
+    });
     send(&mut h, 1, "REGISTER:alice:10.0.0.1:1");
     send(&mut h, 2, "REGISTER:bob:10.0.0.2:2");
     send(&mut h, 3, "REGISTER:carol:10.0.0.3:3");
@@ -464,16 +464,11 @@ fn blk_6_rly_7_quota_checked_before_the_block() {
 }
 
 #[test]
-#[allow(clippy::needless_update)] // not needless with the `faults` feature
 fn blk_9_a_new_block_beyond_the_quota_is_blocks_full() {
-    let mut h = Hub::new(
-        Box::new(MemoryStore::new()),
-        Box::new(CountingEntropy::default()),
-        HubConfig {
-            block_quota: 100,
-            ..HubConfig::default()
-        },
-    );
+    let mut h = hub_with(HubConfig {
+        block_quota: 100,
+        ..HubConfig::default()
+    });
     send(&mut h, 1, "REGISTER:alice:10.0.0.1:1");
     for i in 0..100 {
         let (_, out) = send(&mut h, 1, &format!("BLOCK:u{i}"));
