@@ -701,8 +701,7 @@ impl Hub {
         }
         // [BLK-9]: a new block beyond the quota changes nothing; one already
         // held is answered as ever ([BLK-1]).
-        let held = o.blocks();
-        let full = held.len() >= self.config.block_quota && !held.iter().any(|(k, _)| *k == key);
+        let full = o.blocks().len() >= self.config.block_quota && !self.registry.blocks(conn, &key);
         if full {
             if fault!(self, BlocksFullRecorded) && self.store.block(&owner, &key, &nick).is_ok() {
                 self.registry.add_block(conn, key, nick);

@@ -76,12 +76,12 @@ struct Cli {
 
     /// Unacknowledged messages one user's mailbox may hold (at least 100).
     #[arg(long, value_name = "N", default_value_t = 1000,
-          value_parser = clap::value_parser!(u32).range(100..))]
+          value_parser = clap::value_parser!(u32).range(spec::limits::MIN_MAILBOX as i64..))]
     mailbox_quota: u32,
 
     /// Blocks one user may hold before BLOCK answers ERR:BLOCKS_FULL (at least 100).
     #[arg(long, value_name = "N", default_value_t = 1000,
-          value_parser = clap::value_parser!(u32).range(100..))]
+          value_parser = clap::value_parser!(u32).range(spec::limits::MIN_BLOCKS as i64..))]
     block_quota: u32,
 
     /// Seconds a closing connection is given to take its last line.
