@@ -1,18 +1,20 @@
 //! The framer under arbitrary chunking (`framer_chunks` target).
 //!
-//! One byte picks the length limit (small ones, so that the limit is hit often, and
-//! `MAX_LINE`), a few more cut the rest of the input into chunks. The same stream is
-//! framed five ways: a model written from §2 ([FRM-1], [FRM-3], [FRM-4]), one
+//! One byte picks the length limit (small ones, so that the limit is hit often,
+//! `MAX_LINE` and twice that), a few more cut the rest of the input into chunks.
+//! The same stream is framed five ways: a model written from §2 ([FRM-1], [FRM-3], [FRM-4]), one
 //! `push` of everything, `push` + drain per chunk, `feed` per chunk, and every chunk
 //! pushed before anything is read. All must give the same lines and the same
 //! `TooLong`s ([FRM-2]) and end with the same unfinished line; no line may pass the
 //! limit, and the unfinished line held never passes `limit + 1` octets (and the
 //! buffer's capacity stays within the documented `4 × (limit + 2)` once drained).
+//! `feed_checked` per chunk must give `feed`'s frames each checked alone
+//! (`CheckedFrame::from`), and the same unfinished line.
 
 #![allow(dead_code)]
 
 use spec::limits::MAX_LINE;
-use spec::{Frame, Framer};
+use spec::{CheckedFrame, Frame, Framer};
 
 use crate::bytes::Bytes;
 
@@ -61,6 +63,31 @@ pub fn model(stream: &[u8], limit: usize) -> (Vec<F>, usize, bool) {
     }
 }
 
+/// An owned checked frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum C {
+    /// A line that passed §2.1 steps 1–3.
+    Line(String),
+    /// A line that failed one.
+    Invalid(spec::DecodeError),
+    /// A line past the limit.
+    TooLong,
+}
+
+trait ToOwnedFrame {
+    fn to_owned_frame(self) -> C;
+}
+
+impl ToOwnedFrame for CheckedFrame<'_> {
+    fn to_owned_frame(self) -> C {
+        match self {
+            CheckedFrame::Line(l) => C::Line(l.as_str().to_owned()),
+            CheckedFrame::Invalid(e) => C::Invalid(e),
+            CheckedFrame::TooLong => C::TooLong,
+        }
+    }
+}
+
 fn check_bounds(f: &Framer, how: &str) {
     let limit = f.limit();
     assert!(
@@ -94,7 +121,7 @@ fn drain(f: &mut Framer, out: &mut Vec<F>) {
 /// Runs every property on `data`.
 pub fn check(data: &[u8]) {
     let mut b = Bytes::new(data);
-    const LIMITS: [usize; 8] = [1, 2, 3, 4, 5, 8, 16, MAX_LINE];
+    const LIMITS: [usize; 9] = [1, 2, 3, 4, 5, 8, 16, MAX_LINE, 2 * MAX_LINE];
     let limit = LIMITS[b.below(LIMITS.len())];
     let ncuts = b.below(16);
     let raw_cuts: Vec<u16> = (0..ncuts).map(|_| b.u16()).collect();
@@ -139,6 +166,25 @@ pub fn check(data: &[u8]) {
         check_drained(&by_feed, "feed per chunk");
     }
 
+    // Feed per chunk, checked: the same frames as feed's, each checked alone.
+    let mut by_checked = Framer::with_limit(limit);
+    let mut got_checked = Vec::new();
+    for c in &chunks {
+        by_checked.feed_checked(c, |fr| got_checked.push(fr.to_owned_frame()));
+        check_drained(&by_checked, "feed_checked per chunk");
+    }
+    let mut want_checked = Vec::new();
+    let mut again = Framer::with_limit(limit);
+    for c in &chunks {
+        again.feed(c, |fr| {
+            want_checked.push(CheckedFrame::from(fr).to_owned_frame());
+        });
+    }
+    assert_eq!(
+        got_checked, want_checked,
+        "feed_checked differs from feed + CheckedLine::new (limit {limit}, chunks {chunks:?})"
+    );
+
     // Every push before any read.
     let mut ahead = Framer::with_limit(limit);
     for c in &chunks {
@@ -173,6 +219,7 @@ pub fn check(data: &[u8]) {
         ("one push", &whole),
         ("push per chunk", &by_push),
         ("feed per chunk", &by_feed),
+        ("feed_checked per chunk", &by_checked),
         ("push ahead", &ahead),
     ] {
         assert_eq!(f.partial_len(), want_partial, "{how}: partial octets held");

@@ -13,7 +13,7 @@
 //!   the connection closes they are not a line and are simply dropped with the
 //!   framer.
 //!
-//! Two ways to drive it:
+//! Three ways to drive it:
 //!
 //! ```
 //! use spec::{Frame, Framer};
@@ -34,6 +34,18 @@
 //! f.feed(b"QUIT\r\nLI", |fr| lines.push(format!("{fr:?}")));
 //! f.feed(b"ST\n", |fr| lines.push(format!("{fr:?}")));
 //! assert_eq!(lines, ["Line(\"QUIT\")", "Line(\"LIST\")"]);
+//!
+//! // 3. feed a chunk and get each line checked (§2.1 steps 1–3), ready for
+//! //    `decode_checked`: the lines inside the chunk are checked together.
+//! use spec::CheckedFrame;
+//! use spec::borrowed::ClientLineRef;
+//! let mut verbs = Vec::new();
+//! f.feed_checked(b"PING:a\r\nPING:\xff\r\n", |fr| match fr {
+//!     CheckedFrame::Line(l) => verbs.push(format!("{:?}", ClientLineRef::decode_checked(l).is_ok())),
+//!     CheckedFrame::Invalid(e) => verbs.push(e.code.to_string()),
+//!     CheckedFrame::TooLong => verbs.push("LINE_TOO_LONG".into()),
+//! });
+//! assert_eq!(verbs, ["true", "BAD_UTF8"]);
 //! ```
 //!
 //! Memory: the buffer holds the frames pushed and not yet taken, plus at most
@@ -48,8 +60,9 @@
 
 use std::fmt;
 
-use memchr::memchr;
+use memchr::{memchr, memchr2, memrchr};
 
+use crate::checked::{CheckedFrame, CheckedLine, FORBIDDEN_OCTET, TOO_LONG, whole_text};
 use crate::limits::MAX_LINE;
 
 const LF: u8 = b'\n';
@@ -57,6 +70,11 @@ const CR: u8 = b'\r';
 /// A drained buffer holding only an unfinished line is shrunk back to
 /// `limit + 2` once its capacity passes this many times that.
 const SHRINK_FACTOR: usize = 4;
+
+/// Hands each frame to `f` checked alone ([`CheckedFrame::from`]).
+fn checking<F: FnMut(CheckedFrame<'_>)>(f: &mut F) -> impl FnMut(Frame<'_>) + '_ {
+    move |fr| f(CheckedFrame::from(fr))
+}
 
 /// One unit of framed input.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -258,9 +276,94 @@ impl Framer {
                 }
             }
         }
+        let whole = memrchr(LF, data).map_or(0, |n| n + 1);
+        let (lines, rest) = data.split_at(whole);
+        self.feed_lines(lines, &mut f);
+        self.push(rest);
+        self.drain_to(&mut f);
+    }
+
+    /// [`Framer::feed`], with every line checked (§2.1 steps 1–3): each frame
+    /// is what [`CheckedFrame::from`] makes of the frame `feed` hands out, in
+    /// the same order.
+    ///
+    /// The lines that lie whole inside `data` are checked together: one UTF-8
+    /// validation and one NUL search over all of them, and stray CRs found by
+    /// the search for line ends itself (it looks for CR and LF at once),
+    /// instead of one validation and one scan per line. When a read holds a
+    /// line that fails, its lines are checked one by one.
+    pub fn feed_checked(&mut self, data: &[u8], mut f: impl FnMut(CheckedFrame<'_>)) {
+        self.drain_to(&mut checking(&mut f));
+        let mut data = data;
+        if self.discarding || self.partial_len() > 0 {
+            // Finish the line in progress through the buffer.
+            let Some(n) = memchr(LF, data) else {
+                self.push(data);
+                self.drain_to(&mut checking(&mut f));
+                return;
+            };
+            self.push(&data[..=n]);
+            self.drain_to(&mut checking(&mut f));
+            data = &data[n + 1..];
+        }
+        let whole = memrchr(LF, data).map_or(0, |n| n + 1);
+        let (lines, rest) = data.split_at(whole);
+        match whole_text(lines) {
+            Some(text) => self.checked_lines(text, &mut f),
+            None => self.feed_lines(lines, &mut checking(&mut f)),
+        }
+        self.push(rest);
+        self.drain_to(&mut checking(&mut f));
+    }
+
+    /// The frames of `text`, complete lines that passed [`whole_text`]: only
+    /// the lengths ([FRM-4]) and stray CRs ([FRM-6]) are left to check.
+    fn checked_lines(&self, text: &str, f: &mut impl FnMut(CheckedFrame<'_>)) {
+        let b = text.as_bytes();
         let mut start = 0;
-        for lf in memchr::memchr_iter(LF, data) {
-            let mut line = &data[start..lf];
+        let mut at = 0;
+        while let Some(k) = memchr2(CR, LF, &b[at..]) {
+            let end = at + k;
+            let (stray, next) = match (b[end], b.get(end + 1)) {
+                (LF, _) => (false, end + 1),
+                (_, Some(&LF)) => (false, end + 2),
+                // A CR anywhere else: the line is malformed, and ends at the next LF.
+                _ => (true, memchr(LF, &b[end..]).map_or(b.len(), |n| end + n + 1)),
+            };
+            let len = if stray {
+                // The content: up to the LF, less a CR before it.
+                let lf = next - 1;
+                lf - start - usize::from(lf > start && b[lf - 1] == CR)
+            } else {
+                end - start
+            };
+            let frame = if len == 0 {
+                None
+            } else if len > self.limit {
+                Some(CheckedFrame::TooLong)
+            } else if len > MAX_LINE {
+                // Only with a limit above the protocol's.
+                Some(CheckedFrame::Invalid(TOO_LONG))
+            } else if stray {
+                Some(CheckedFrame::Invalid(FORBIDDEN_OCTET))
+            } else {
+                // A cut at a CR or LF is a char boundary: `get` always succeeds.
+                text.get(start..end)
+                    .map(|l| CheckedFrame::Line(CheckedLine::from_checked_text(l)))
+            };
+            if let Some(frame) = frame {
+                f(frame);
+            }
+            start = next;
+            at = next;
+        }
+    }
+
+    /// The frames of `lines`, complete lines, each as [`Framer::feed`] frames it.
+    fn feed_lines(&self, lines: &[u8], f: &mut impl FnMut(Frame<'_>)) {
+        let mut start = 0;
+        for lf in memchr::memchr_iter(LF, lines) {
+            let mut line = &lines[start..lf];
             start = lf + 1;
             if let [head @ .., CR] = line {
                 line = head;
@@ -274,8 +377,6 @@ impl Framer {
                 f(Frame::Line(line));
             }
         }
-        self.push(&data[start..]);
-        self.drain_to(&mut f);
     }
 
     fn drain_to(&mut self, f: &mut impl FnMut(Frame<'_>)) {

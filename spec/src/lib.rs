@@ -14,6 +14,7 @@ pub mod address;
 #[cfg(feature = "arbitrary")]
 mod arbitrary_impls;
 pub mod borrowed;
+mod checked;
 mod codec;
 mod dotted_quad;
 mod encode;
@@ -29,6 +30,7 @@ pub mod text;
 pub mod token;
 
 pub use address::{Address, Ip, Port};
+pub use checked::{CheckedFrame, CheckedLine};
 pub use error::{DecodeError, ErrorCode};
 pub use framer::{Frame, Framer};
 pub use id::{MsgId, Timestamp};

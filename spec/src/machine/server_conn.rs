@@ -7,14 +7,15 @@
 //! timers ([KA-3], [LIM-4]) and the rate limit ([LIM-2]).
 //!
 //! It is sans-IO: the driver frames the bytes (see the crate's framer), hands each line
-//! (or "too long") to [`ServerConn::on_line`] / [`ServerConn::on_too_long`], and forwards
+//! (or "too long") to [`ServerConn::on_line`] / [`ServerConn::on_too_long`] (or each
+//! checked line, from `Framer::feed_checked`, to [`ServerConn::on_checked_ref`]), and forwards
 //! the [`Step::Request`]s to whatever owns the registry. Time is a [`Duration`] since an
 //! origin the driver picks; there is no clock here.
 
 use std::time::Duration;
 
 use crate::borrowed::ClientLineRef;
-use crate::{ClientLine, ErrorCode, PingToken, ServerLine};
+use crate::{CheckedLine, ClientLine, DecodeError, ErrorCode, PingToken, ServerLine};
 
 /// The bounds and timers of one connection (§17). The defaults are the reference
 /// server's.
@@ -252,10 +253,21 @@ impl ServerConn {
     /// comes back borrowed from `line` (the driver of a relay hands a `BROADCAST` on
     /// as it is, and copies the rest with [`ClientLineRef::into_owned`]).
     pub fn on_line_ref<'l>(&mut self, line: &'l [u8], now: Duration) -> StepRef<'l> {
+        self.on_checked_ref(CheckedLine::new(line), now)
+    }
+
+    /// [`ServerConn::on_line_ref`] of a line already put through §2.1 steps 1–3
+    /// (by [`Framer::feed_checked`](crate::Framer::feed_checked)): the line, or
+    /// the error it failed with, which is answered as a decode error is.
+    pub fn on_checked_ref<'l>(
+        &mut self,
+        line: Result<CheckedLine<'l>, DecodeError>,
+        now: Duration,
+    ) -> StepRef<'l> {
         if let Some(step) = self.admit(now) {
             return StepRef::Step(step);
         }
-        match ClientLineRef::decode(line) {
+        match line.and_then(ClientLineRef::decode_checked) {
             // [ERR-1], §2.1: every decode failure is answered and the connection survives.
             Err(e) => StepRef::Step(Step::Reply(ServerLine::error(e.code, e.reason))),
             Ok(cmd) => match self.gate(Class::of(cmd)) {
