@@ -16,6 +16,14 @@
 //! whose fields point into the line; no allocation). Both rows are kept so that
 //! one run compares them with each other and with the memchr ceiling.
 //!
+//! The "checked" rows frame with `Framer::feed_checked`, which puts a read's
+//! lines through §2.1 steps 1–3 together (one UTF-8 validation and one NUL
+//! search per read, stray CRs found with the line ends), and decode with
+//! `decode_checked`, which then checks only the grammar: what the reference
+//! server does. "checked lines, grammar only" decodes lines checked before the
+//! timing starts: it leaves out steps 1–3, so it is not a parser's throughput,
+//! only the share of it that the grammar takes.
+//!
 //! The hub benchmark (commands per second through the server's sans-IO hub) will be
 //! added here once the reference server's hub API is stable.
 
@@ -23,7 +31,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use spec::borrowed::{ClientLineRef, ServerLineRef};
-use spec::{ClientLine, Frame, Framer, ServerLine};
+use spec::{CheckedFrame, CheckedLine, ClientLine, Frame, Framer, ServerLine};
 
 /// About this many octets of lines per corpus.
 const CORPUS: usize = 1 << 20;
@@ -147,6 +155,22 @@ fn frame(corpus: &[u8], mut each: impl FnMut(&[u8])) -> usize {
     n
 }
 
+/// Frames with [`Framer::feed_checked`], in read-sized chunks; counts the lines
+/// that passed §2.1 steps 1–3.
+fn frame_checked(corpus: &[u8], mut each: impl FnMut(CheckedLine<'_>)) -> usize {
+    let mut f = Framer::new();
+    let mut n = 0;
+    for chunk in corpus.chunks(CHUNK) {
+        f.feed_checked(chunk, |fr| {
+            if let CheckedFrame::Line(l) = fr {
+                n += 1;
+                each(l);
+            }
+        });
+    }
+    n
+}
+
 fn lines_of(corpus: &[u8]) -> Vec<&[u8]> {
     corpus
         .split(|&b| b == b'\n')
@@ -158,12 +182,39 @@ fn lines_of(corpus: &[u8]) -> Vec<&[u8]> {
 /// A decoder under test: whether the line decoded (the value itself goes
 /// through `black_box`, so that no part of the decode can be optimised away).
 type Decode = fn(&[u8]) -> bool;
+/// The borrowed decoder of a line that passed §2.1 steps 1–3.
+type DecodeChecked = fn(CheckedLine<'_>) -> bool;
 
-fn bench_side(c: &mut Criterion, name: &str, corpus: &[u8], decode: Decode, borrowed: Decode) {
+/// The decoders of one side.
+struct Side {
+    decode: Decode,
+    borrowed: Decode,
+    checked: DecodeChecked,
+}
+
+fn bench_side(c: &mut Criterion, name: &str, corpus: &[u8], side: Side) {
+    let Side {
+        decode,
+        borrowed,
+        checked,
+    } = side;
     let lines = lines_of(corpus);
     assert!(
         lines.iter().all(|l| decode(l) && borrowed(l)),
         "the {name} corpus must decode without errors"
+    );
+    let checked_lines: Vec<CheckedLine<'_>> = lines
+        .iter()
+        .filter_map(|l| CheckedLine::new(l).ok())
+        .collect();
+    assert!(
+        checked_lines.len() == lines.len() && checked_lines.iter().all(|l| checked(*l)),
+        "the {name} corpus must pass the checks and decode"
+    );
+    assert_eq!(
+        frame_checked(corpus, |l| assert!(checked(l))),
+        lines.len(),
+        "the {name} corpus: lines framed and checked"
     );
     // Every row does the same work: each line of the corpus (none is empty).
     let scanned = scan(corpus);
@@ -209,6 +260,31 @@ fn bench_side(c: &mut Criterion, name: &str, corpus: &[u8], decode: Decode, borr
             ok
         })
     });
+    g.bench_function("checked framer", |b| {
+        b.iter(|| {
+            frame_checked(black_box(corpus), |l| {
+                black_box(l);
+            })
+        })
+    });
+    g.bench_function("checked framer + borrowed decode", |b| {
+        b.iter(|| {
+            let mut ok = 0usize;
+            frame_checked(black_box(corpus), |l| ok += usize::from(checked(l)));
+            ok
+        })
+    });
+    g.bench_function(
+        "checked lines, grammar only (pre-split, pre-checked)",
+        |b| {
+            b.iter(|| {
+                checked_lines
+                    .iter()
+                    .filter(|l| checked(black_box(**l)))
+                    .count()
+            })
+        },
+    );
     g.finish();
 }
 
@@ -217,15 +293,21 @@ fn codec(c: &mut Criterion) {
         c,
         "client lines",
         &client_corpus(),
-        |l| black_box(ClientLine::decode(l)).is_ok(),
-        |l| black_box(ClientLineRef::decode(l)).is_ok(),
+        Side {
+            decode: |l| black_box(ClientLine::decode(l)).is_ok(),
+            borrowed: |l| black_box(ClientLineRef::decode(l)).is_ok(),
+            checked: |l| black_box(ClientLineRef::decode_checked(l)).is_ok(),
+        },
     );
     bench_side(
         c,
         "server lines",
         &server_corpus(),
-        |l| black_box(ServerLine::decode(l)).is_ok(),
-        |l| black_box(ServerLineRef::decode(l)).is_ok(),
+        Side {
+            decode: |l| black_box(ServerLine::decode(l)).is_ok(),
+            borrowed: |l| black_box(ServerLineRef::decode(l)).is_ok(),
+            checked: |l| black_box(ServerLineRef::decode_checked(l)).is_ok(),
+        },
     );
 }
 

@@ -7,9 +7,11 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+#[cfg(feature = "faults")]
+use spec::Frame;
 use spec::borrowed::ClientLineRef;
 use spec::machine::server_conn::{ConnLimits, ServerConn, Step, StepRef, TimerStep};
-use spec::{ErrorCode, Frame, Framer, ServerLine};
+use spec::{CheckedFrame, ErrorCode, Framer, ServerLine};
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -230,12 +232,17 @@ enum Ending {
     Flush,
 }
 
-/// Splits input into frames; the `CrlfOnly` and `NoOverlongCheck` faults swap the
-/// spec's framer for a broken one.
+/// Splits input into checked frames; the `CrlfOnly` and `NoOverlongCheck` faults swap
+/// the spec's framer for a broken one.
 enum Input {
+    /// The spec's framer, checking each read's lines together (§2.1 steps 1–3).
     Framer(Framer),
     #[cfg(feature = "faults")]
     CrlfOnly(CrlfOnly),
+    /// The `NoOverlongCheck` fault: a framer with a far larger limit, whose lines
+    /// past `MAX_LINE` are cut to it and handled.
+    #[cfg(feature = "faults")]
+    Overlong(Framer),
 }
 
 /// The `CrlfOnly` fault's framer: a line ends only at CRLF (breaking FRM-1), but the
@@ -312,7 +319,7 @@ pub(crate) async fn serve(
             if ctx.fault(Fault::CrlfOnly) {
                 Input::CrlfOnly(CrlfOnly::default())
             } else if ctx.fault(Fault::NoOverlongCheck) {
-                Input::Framer(Framer::with_limit(1 << 16))
+                Input::Overlong(Framer::with_limit(1 << 16))
             } else {
                 Input::Framer(Framer::new())
             }
@@ -458,7 +465,7 @@ impl Conn {
         let mut input = std::mem::replace(&mut self.input, Input::Framer(Framer::new()));
         let partial = match &mut input {
             Input::Framer(f) => {
-                f.feed(data, |frame| {
+                f.feed_checked(data, |frame| {
                     self.on_frame(frame, mono, &ctx, &mut guard, &mut touched)
                 });
                 f.in_partial_line()
@@ -466,9 +473,22 @@ impl Conn {
             #[cfg(feature = "faults")]
             Input::CrlfOnly(c) => {
                 c.feed(data, |frame| {
+                    let frame = CheckedFrame::from(frame);
                     self.on_frame(frame, mono, &ctx, &mut guard, &mut touched)
                 });
                 c.in_partial_line()
+            }
+            #[cfg(feature = "faults")]
+            Input::Overlong(f) => {
+                f.feed(data, |frame| {
+                    let frame = match frame {
+                        Frame::Line(l) => Frame::Line(&l[..l.len().min(spec::limits::MAX_LINE)]),
+                        Frame::TooLong => Frame::TooLong,
+                    };
+                    let frame = CheckedFrame::from(frame);
+                    self.on_frame(frame, mono, &ctx, &mut guard, &mut touched)
+                });
+                f.in_partial_line()
             }
         };
         self.sm.on_bytes(mono, partial);
@@ -493,7 +513,7 @@ impl Conn {
 
     fn on_frame<'a>(
         &mut self,
-        frame: Frame<'_>,
+        frame: CheckedFrame<'_>,
         mono: Duration,
         ctx: &'a Ctx,
         guard: &mut Option<MutexGuard<'a, Shared>>,
@@ -505,24 +525,18 @@ impl Conn {
         // Requests come borrowed from the line: a BROADCAST goes to the hub without
         // copying its nick and text (issue 7: no allocation per message).
         let step = match frame {
-            Frame::TooLong => StepRef::Step(self.sm.on_too_long(mono)),
-            #[cfg(feature = "faults")]
-            Frame::Line(line)
-                if self.ctx.fault(crate::faults::Fault::NoOverlongCheck)
-                    && line.len() > spec::limits::MAX_LINE =>
-            {
-                self.sm.on_line_ref(&line[..spec::limits::MAX_LINE], mono)
-            }
-            Frame::Line(line) => {
-                let step = self.sm.on_line_ref(line, mono);
+            CheckedFrame::TooLong => StepRef::Step(self.sm.on_too_long(mono)),
+            CheckedFrame::Invalid(e) => self.sm.on_checked_ref(Err(e), mono),
+            CheckedFrame::Line(line) => {
+                let step = self.sm.on_checked_ref(Ok(line), mono);
                 #[cfg(feature = "faults")]
                 if let StepRef::Step(Step::Reply(ServerLine::Err { code, .. })) = &step
                     && *code == spec::ErrCode::Known(ErrorCode::BadLength)
-                    && line.starts_with(b"BROADCAST:")
+                    && line.as_bytes().starts_with(b"BROADCAST:")
                     && self.sm.is_registered()
                     && self.ctx.fault(crate::faults::Fault::NoLengthCheck)
                 {
-                    let mut raw = line.to_vec();
+                    let mut raw = line.as_bytes().to_vec();
                     raw.extend_from_slice(b"\r\n");
                     let shared = guard.get_or_insert_with(|| ctx.lock());
                     let (hub, mut sink) = shared.deliver(self.id, touched);
@@ -636,6 +650,8 @@ impl Conn {
                 Input::Framer(f) => (f.in_partial_line(), f.partial_len()),
                 #[cfg(feature = "faults")]
                 Input::CrlfOnly(c) => (c.in_partial_line(), c.buf.len()),
+                #[cfg(feature = "faults")]
+                Input::Overlong(f) => (f.in_partial_line(), f.partial_len()),
             };
             if partial {
                 tracing::warn!(
