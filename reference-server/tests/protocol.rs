@@ -99,6 +99,22 @@ async fn frm_6_nul_or_stray_cr_malformed() {
     s.stop().await;
 }
 
+/// A read with no NUL and valid UTF-8 is checked as a whole (`Framer::feed_checked`):
+/// its stray CRs are found by the search for line ends, not by a per-line check.
+#[tokio::test]
+async fn frm_6_stray_cr_in_a_read_checked_as_a_whole() {
+    let s = TestServer::default().await;
+    let mut c = s.client().await;
+    c.raw("PING:a\r\nPING:\u{e9}\rb\r\nPING:a\r\r\n\r\nPI\rNG:b\nPING:ok\n".as_bytes())
+        .await;
+    c.expect("PONG:a").await;
+    c.expect_err("MALFORMED").await;
+    c.expect_err("MALFORMED").await;
+    c.expect_err("MALFORMED").await;
+    c.expect("PONG:ok").await;
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn frm_7_every_server_line_ends_in_crlf() {
     // Client::line asserts CRLF on every line read by every test; here explicitly.
