@@ -259,28 +259,37 @@ impl Framer {
     /// that lie whole inside `data` are handed out straight from it, without being
     /// copied. Equivalent to `push` followed by `next_frame` until `None`.
     pub fn feed(&mut self, data: &[u8], mut f: impl FnMut(Frame<'_>)) {
-        self.drain_to(&mut f);
-        let mut data = data;
-        if self.discarding || self.partial_len() > 0 {
-            // Finish the line in progress through the buffer.
-            match memchr(LF, data) {
-                None => {
-                    self.push(data);
-                    self.drain_to(&mut f);
-                    return;
-                }
-                Some(n) => {
-                    self.push(&data[..=n]);
-                    self.drain_to(&mut f);
-                    data = &data[n + 1..];
-                }
-            }
-        }
-        let whole = memrchr(LF, data).map_or(0, |n| n + 1);
-        let (lines, rest) = data.split_at(whole);
+        let Some((lines, rest)) = self.split_read(data, &mut f) else {
+            return;
+        };
         self.feed_lines(lines, &mut f);
         self.push(rest);
         self.drain_to(&mut f);
+    }
+
+    /// The start of [`Framer::feed`] and [`Framer::feed_checked`]: hands out the
+    /// frames taken in before, finishes a line in progress through the buffer, and
+    /// splits the rest of `data` into its complete lines and the unfinished tail.
+    /// `None` when `data` ends inside the line in progress (all of it is pushed).
+    fn split_read<'d>(
+        &mut self,
+        data: &'d [u8],
+        f: &mut impl FnMut(Frame<'_>),
+    ) -> Option<(&'d [u8], &'d [u8])> {
+        self.drain_to(f);
+        let mut data = data;
+        if self.discarding || self.partial_len() > 0 {
+            let Some(n) = memchr(LF, data) else {
+                self.push(data);
+                self.drain_to(f);
+                return None;
+            };
+            self.push(&data[..=n]);
+            self.drain_to(f);
+            data = &data[n + 1..];
+        }
+        let whole = memrchr(LF, data).map_or(0, |n| n + 1);
+        Some(data.split_at(whole))
     }
 
     /// [`Framer::feed`], with every line checked (§2.1 steps 1–3): each frame
@@ -293,21 +302,9 @@ impl Framer {
     /// instead of one validation and one scan per line. When a read holds a
     /// line that fails, its lines are checked one by one.
     pub fn feed_checked(&mut self, data: &[u8], mut f: impl FnMut(CheckedFrame<'_>)) {
-        self.drain_to(&mut checking(&mut f));
-        let mut data = data;
-        if self.discarding || self.partial_len() > 0 {
-            // Finish the line in progress through the buffer.
-            let Some(n) = memchr(LF, data) else {
-                self.push(data);
-                self.drain_to(&mut checking(&mut f));
-                return;
-            };
-            self.push(&data[..=n]);
-            self.drain_to(&mut checking(&mut f));
-            data = &data[n + 1..];
-        }
-        let whole = memrchr(LF, data).map_or(0, |n| n + 1);
-        let (lines, rest) = data.split_at(whole);
+        let Some((lines, rest)) = self.split_read(data, &mut checking(&mut f)) else {
+            return;
+        };
         match whole_text(lines) {
             Some(text) => self.checked_lines(text, &mut f),
             None => self.feed_lines(lines, &mut checking(&mut f)),
@@ -320,10 +317,10 @@ impl Framer {
     /// the lengths ([FRM-4]) and stray CRs ([FRM-6]) are left to check.
     fn checked_lines(&self, text: &str, f: &mut impl FnMut(CheckedFrame<'_>)) {
         let b = text.as_bytes();
+        // Start of the current line (just after the last line end).
         let mut start = 0;
-        let mut at = 0;
-        while let Some(k) = memchr2(CR, LF, &b[at..]) {
-            let end = at + k;
+        while let Some(k) = memchr2(CR, LF, &b[start..]) {
+            let end = start + k;
             let (stray, next) = match (b[end], b.get(end + 1)) {
                 (LF, _) => (false, end + 1),
                 (_, Some(&LF)) => (false, end + 2),
@@ -355,7 +352,6 @@ impl Framer {
                 f(frame);
             }
             start = next;
-            at = next;
         }
     }
 
