@@ -14,6 +14,8 @@
 #   DURATION [5] WARMUP [1]  seconds measured / warmed up per run
 #   FANOUT_CLIENTS ["100 1000"]  SENDERS [8] WINDOW [16]
 #   RTT_BG_CLIENTS [100] RTT_BG_SENDERS [2] RTT_BG_RATE [500]
+#   RTT_PAIR [members]       the round-trip pair in the broadcast set (members) or out of
+#                            it where the protocol allows (outside); see `rtt --help`
 #   IDLE_CLIENTS ["1000"]    e.g. "1000 10000"
 #   THREADS [1]              generator threads
 #   CONCURRENCY [256]        connection set-ups in flight; ngircd gets NGIRCD_CONCURRENCY [16]
@@ -43,6 +45,7 @@ WINDOW=${WINDOW:-16}
 RTT_BG_CLIENTS=${RTT_BG_CLIENTS:-100}
 RTT_BG_SENDERS=${RTT_BG_SENDERS:-2}
 RTT_BG_RATE=${RTT_BG_RATE:-500}
+RTT_PAIR=${RTT_PAIR:-members}
 IDLE_CLIENTS=${IDLE_CLIENTS:-1000}
 THREADS=${THREADS:-1}
 CONCURRENCY=${CONCURRENCY:-256}
@@ -280,7 +283,7 @@ for round in $(seq 1 "$RUNS"); do
   done
   want rtt && for s in "${order[@]}"; do
     run_one "$s" rtt --bg-clients "$RTT_BG_CLIENTS" --bg-senders "$RTT_BG_SENDERS" \
-      --bg-rate "$RTT_BG_RATE" "${timing[@]}"
+      --bg-rate "$RTT_BG_RATE" --pair "$RTT_PAIR" "${timing[@]}"
   done
   want idle && for n in $IDLE_CLIENTS; do
     for s in "${order[@]}"; do
@@ -323,6 +326,13 @@ notes="${OUT%.jsonl}.notes.md"
     echo "  \`ACK\`; IRC \`PRIVMSG B\`; redis \`PUBLISH\` to B's own channel), send → receipt at B, on a"
     echo "  generator thread of its own, while a background fan-out of $RTT_BG_CLIENTS clients and"
     echo "  $RTT_BG_SENDERS senders at $RTT_BG_RATE messages/s each runs on the other."
+    if [ "$RTT_PAIR" = members ]; then
+      echo "  A and B get the background's broadcasts on every server, as every p2pchat client does"
+      echo "  (IRC: both join \`#bench\`; redis: B also subscribes to \`bench\`; A, a publisher, cannot)."
+    else
+      echo "  A and B are outside the broadcast set where the protocol allows (IRC, redis); p2pchat's"
+      echo "  pair still gets every broadcast of the background, which the others' pairs do not."
+    fi
   fi
   if want idle; then
     echo "- Memory per idle connection: (VmRSS with N clients set up, read once the server has gone"

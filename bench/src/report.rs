@@ -62,6 +62,7 @@ pub fn main(a: &ReportArgs) -> anyhow::Result<()> {
         }
     }
     anyhow::ensure!(!results.is_empty(), "no results in {:?}", a.inputs);
+    check_one_pair(&results)?;
     let date = a.date.clone().unwrap_or_else(today);
     let mut notes = String::new();
     for p in &a.notes {
@@ -91,6 +92,22 @@ pub fn main(a: &ReportArgs) -> anyhow::Result<()> {
     std::fs::write(&a.svg, svg(&results, &a.baseline))
         .with_context(|| format!("writing {}", a.svg.display()))?;
     tracing::info!(markdown = %a.markdown.display(), svg = %a.svg.display(), runs = results.len(), "report written");
+    Ok(())
+}
+
+/// The round-trip rows are medians over runs, so they must all be of one workload:
+/// runs with the pair in the broadcast set and out of it are not mixed.
+fn check_one_pair(results: &[RunResult]) -> anyhow::Result<()> {
+    // Results made before `--pair` existed were `outside`.
+    let pairs: std::collections::BTreeSet<&str> = results
+        .iter()
+        .filter(|r| r.workload == "rtt")
+        .map(|r| r.pair.as_deref().unwrap_or("outside"))
+        .collect();
+    anyhow::ensure!(
+        pairs.len() <= 1,
+        "the round-trip runs mix `--pair` settings ({pairs:?}); report them separately"
+    );
     Ok(())
 }
 
@@ -604,6 +621,19 @@ mod tests {
             bytes_per_conn: (w == "idle").then_some(4096.0),
             ..RunResult::default()
         }
+    }
+
+    #[test]
+    fn round_trips_of_both_pair_settings_are_not_mixed() {
+        let old = run("rtt", "x", 2, 1.0);
+        let mut members = run("rtt", "x", 2, 1.0);
+        members.pair = Some("members".into());
+        let mut outside = run("rtt", "x", 2, 1.0);
+        outside.pair = Some("outside".into());
+        assert!(check_one_pair(&[old.clone(), outside.clone()]).is_ok());
+        assert!(check_one_pair(&[members.clone(), members.clone()]).is_ok());
+        assert!(check_one_pair(&[old, members.clone()]).is_err());
+        assert!(check_one_pair(&[outside, members]).is_err());
     }
 
     #[test]

@@ -111,6 +111,11 @@ pub struct RunResult {
     /// Latency of private deliveries (send → receipt) in `rtt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rtt_us: Option<Latency>,
+    /// `rtt`: whether the pair was in the broadcast set (`members`) or out of it where
+    /// the protocol allows (`outside`). Absent in results made before the option
+    /// existed, which were `outside`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<String>,
     /// Generator CPU over the window, in cores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gen_cpu: Option<f64>,

@@ -166,6 +166,7 @@ fn round_trip_sends_one_at_a_time_and_acknowledges() {
             bg_senders: 1,
             bg_window: 2,
             bg_rate: 200.0,
+            pair: rtt::Pair::Members,
             rate: None,
             timing: timing(),
         },
@@ -173,6 +174,7 @@ fn round_trip_sends_one_at_a_time_and_acknowledges() {
     .unwrap();
     let rt = r.rtt_us.unwrap();
     assert!(rt.count > 10, "{r:?}");
+    assert_eq!(r.pair.as_deref(), Some("members"));
     assert!(rt.p50 > 0.0);
     assert!(r.deliveries > 0);
 }

@@ -40,7 +40,7 @@ pub fn on_line<'a>(
             Event::Nothing
         }
         b"001" if *state == RegState::Started => {
-            if setup == Setup::Member {
+            if matches!(setup, Setup::Member | Setup::Both) {
                 out.extend_from_slice(b"JOIN #bench\r\n");
                 *state = RegState::Joining;
                 Event::Nothing
@@ -102,6 +102,14 @@ mod tests {
             on_line(b":s 001 x :hi", &mut st, Setup::Solo, &mut out),
             Event::Ready
         );
+        // The round-trip pair in the broadcast set joins like a member.
+        out.clear();
+        let mut st = RegState::Started;
+        assert_eq!(
+            on_line(b":s 001 x :hi", &mut st, Setup::Both, &mut out),
+            Event::Nothing
+        );
+        assert_eq!(out, b"JOIN #bench\r\n");
         let mut st = RegState::Started;
         assert_eq!(
             on_line(b":s 433 * x :in use", &mut st, m, &mut out),

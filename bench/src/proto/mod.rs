@@ -34,6 +34,11 @@ pub enum Setup {
     /// (p2pchat: registered, and so still receives broadcasts; IRC: registered, no JOIN;
     /// RESP: subscribed to its own channel `p.<nick>`).
     Solo,
+    /// Registered, in the broadcast set, and reachable by private message (p2pchat:
+    /// registered; IRC: registered and joined to `#bench`; RESP: subscribed to both
+    /// `bench` and `p.<nick>`): the round-trip pair when it gets the background's
+    /// broadcasts too, as every p2pchat client does.
+    Both,
     /// Sends only (RESP publishers: a subscribed RESP connection cannot PUBLISH).
     /// p2pchat and IRC treat it as `Solo`.
     Publisher,

@@ -19,14 +19,21 @@ fn bulk(s: &[u8], out: &mut Vec<u8>) {
 }
 
 pub fn open(nick: &str, setup: Setup, out: &mut Vec<u8>) -> RegState {
-    let channel = match setup {
-        Setup::Member => "bench".to_owned(),
-        Setup::Solo => private_channel(nick),
+    let channels = match setup {
+        Setup::Member => vec!["bench".to_owned()],
+        Setup::Solo => vec![private_channel(nick)],
+        // One command: redis subscribes to both before it sends the first reply, so
+        // the first reply (which ends the set-up) means both are in place.
+        Setup::Both => vec!["bench".to_owned(), private_channel(nick)],
         Setup::Publisher | Setup::Bare => return RegState::Ready,
     };
-    out.extend_from_slice(b"*2\r\n");
+    out.push(b'*');
+    out.extend_from_slice((channels.len() + 1).to_string().as_bytes());
+    out.extend_from_slice(b"\r\n");
     bulk(b"SUBSCRIBE", out);
-    bulk(channel.as_bytes(), out);
+    for c in &channels {
+        bulk(c.as_bytes(), out);
+    }
     RegState::Started
 }
 
@@ -67,6 +74,12 @@ mod tests {
         }
         assert_eq!(on_line(b":1", &mut st), Event::Ready);
         assert_eq!(on_line(b":1000", &mut st), Event::Nothing);
+        out.clear();
+        assert_eq!(open("n", Setup::Both, &mut out), RegState::Started);
+        assert_eq!(
+            out,
+            b"*3\r\n$9\r\nSUBSCRIBE\r\n$5\r\nbench\r\n$3\r\np.n\r\n"
+        );
         out.clear();
         assert_eq!(open("n", Setup::Publisher, &mut out), RegState::Ready);
         assert!(out.is_empty());

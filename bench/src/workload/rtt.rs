@@ -3,6 +3,13 @@
 //! B has received the last); the latency is send → receipt at B. p2pchat: `SEND` →
 //! `MSG` (B answers `ACK`); IRC: `PRIVMSG B`; RESP: `PUBLISH p.B` to B's own channel.
 //! A background fan-out group runs meanwhile on the other generator threads.
+//!
+//! Every registered p2pchat client receives every broadcast, so a p2pchat pair always
+//! gets the background's lines as well. By default (`--pair members`) the pair is put
+//! in the broadcast set on the other protocols too (IRC: both join `#bench`; RESP: B
+//! subscribes to `bench` besides `p.B`; A, a RESP publisher, cannot subscribe), so
+//! that every server delivers the same lines. `--pair outside` keeps the pair out of
+//! it where the protocol allows, the workload of sessions 1–8.
 
 use super::{Group, Layout, Timing};
 use crate::engine::{Engine, Role, SenderSpec, Slot, Spec, deal, nick, run_tag};
@@ -28,12 +35,44 @@ pub struct RttArgs {
     /// Messages per second per background sender.
     #[arg(long, default_value_t = 500.0)]
     pub bg_rate: f64,
+    /// Whether the pair is in the background's broadcast set (see the module docs).
+    #[arg(long, value_enum, default_value_t = Pair::Members)]
+    pub pair: Pair,
     /// Private messages per second at most (default: one as soon as the last arrived).
     #[arg(long)]
     pub rate: Option<f64>,
     /// Timing.
     #[command(flatten)]
     pub timing: Timing,
+}
+
+/// Where the round-trip pair stands toward the background's broadcasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Pair {
+    /// In the broadcast set, as p2pchat's clients always are.
+    Members,
+    /// Outside it where the protocol allows (IRC, RESP); p2pchat's pair still receives
+    /// every broadcast.
+    Outside,
+}
+
+impl Pair {
+    /// Its name in results (as on the command line).
+    pub fn name(self) -> &'static str {
+        match self {
+            Pair::Members => "members",
+            Pair::Outside => "outside",
+        }
+    }
+
+    /// The set-up of the pair's receiver, and of its sender unless it is a RESP
+    /// publisher.
+    fn setup(self) -> Setup {
+        match self {
+            Pair::Members => Setup::Both,
+            Pair::Outside => Setup::Solo,
+        }
+    }
 }
 
 /// Runs the round-trip workload against `t`.
@@ -48,7 +87,7 @@ pub fn run(t: &Target, a: &RttArgs) -> anyhow::Result<RunResult> {
                 setup: if t.proto == Proto::Resp {
                     Setup::Publisher
                 } else {
-                    Setup::Solo
+                    a.pair.setup()
                 },
                 role: Role::Sender(SenderSpec {
                     slot: 0,
@@ -60,7 +99,7 @@ pub fn run(t: &Target, a: &RttArgs) -> anyhow::Result<RunResult> {
             Spec {
                 idx: 1,
                 nick: nick_b,
-                setup: Setup::Solo,
+                setup: a.pair.setup(),
                 role: Role::Receiver,
             },
         ],
@@ -92,6 +131,7 @@ pub fn run(t: &Target, a: &RttArgs) -> anyhow::Result<RunResult> {
     r.window = a.bg_window;
     r.threads = t.threads + 1;
     r.rtt_us = Latency::of(&m.stats.lat_private);
+    r.pair = Some(a.pair.name().to_owned());
     // Report the background's deliveries only.
     let private = m.stats.lat_private.count();
     r.deliveries = m.stats.deliveries.saturating_sub(private);

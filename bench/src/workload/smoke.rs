@@ -54,6 +54,7 @@ pub fn main(a: &SmokeArgs) -> anyhow::Result<()> {
             bg_senders: 1,
             bg_window: 2,
             bg_rate: 10.0,
+            pair: super::rtt::Pair::Members,
             rate: Some(20.0),
             timing: timing.clone(),
         },
