@@ -21,8 +21,10 @@
 #   CONCURRENCY [256]        connection set-ups in flight; ngircd gets NGIRCD_CONCURRENCY [16]
 #                            (it listens with a backlog of 10 and scans every connection on each
 #                            loop, so many registrations at once make it slower, not faster)
-#   WORKLOADS ["fanout rtt idle slow"]  which workloads to run (slow: against p2pchat only,
-#                            once per round)
+#   WORKLOADS ["fanout rtt rtt-receipt idle slow"]  which workloads to run (slow: against
+#                            p2pchat only, once per round; rtt-receipt: the round trip with a
+#                            receipt back to the sender, not against ngircd, which has no
+#                            IRCv3 echo-message)
 #   NICE [-10 as root, else 0]  niceness of the servers and the generator, so that other work
 #                            on a shared machine disturbs the measurements less
 #   QUIET_MAX [5]           seconds to wait, before each run, for other load to go away
@@ -54,7 +56,7 @@ QUIET_MAX=${QUIET_MAX:-5}
 if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
 
 OUT=${OUT:-$here/results.jsonl}
-WORKLOADS=${WORKLOADS:-"fanout rtt idle slow"}
+WORKLOADS=${WORKLOADS:-"fanout rtt rtt-receipt idle slow"}
 want() { [[ " $WORKLOADS " == *" $1 "* ]]; }
 
 say() { printf '[compare] %s\n' "$*" >&2; }
@@ -206,6 +208,8 @@ EOF
 <limits maxnick="30" maxchan="64">
 <options prefixquit="Quit: " syntaxhints="no" announcets="yes">
 <security maxtargets="20">
+<module name="cap">
+<module name="ircv3_echomessage">
 EOF
       nice -n "$NICE" inspircd --nofork --runasroot --config="$conf" >"$tmp/inspircd.out" 2>&1 &
       ;;
@@ -285,6 +289,12 @@ for round in $(seq 1 "$RUNS"); do
     run_one "$s" rtt --bg-clients "$RTT_BG_CLIENTS" --bg-senders "$RTT_BG_SENDERS" \
       --bg-rate "$RTT_BG_RATE" --pair "$RTT_PAIR" "${timing[@]}"
   done
+  # The same, with a receipt of each message back to the sender (IRC: echo-message).
+  want rtt-receipt && for s in "${order[@]}"; do
+    [ "$s" = ngircd ] && continue
+    run_one "$s" rtt --receipt --bg-clients "$RTT_BG_CLIENTS" --bg-senders "$RTT_BG_SENDERS" \
+      --bg-rate "$RTT_BG_RATE" --pair "$RTT_PAIR" "${timing[@]}"
+  done
   want idle && for n in $IDLE_CLIENTS; do
     for s in "${order[@]}"; do
       run_one "$s" idle --clients "$n" --warmup 0 --duration 1 --settle 1
@@ -333,6 +343,14 @@ notes="${OUT%.jsonl}.notes.md"
       echo "  A and B are outside the broadcast set where the protocol allows (IRC, redis); p2pchat's"
       echo "  pair still gets every broadcast of the background, which the others' pairs do not."
     fi
+  fi
+  if want rtt-receipt; then
+    echo "- Round trip with a receipt (\`rtt --receipt\`, workload \`rtt-receipt\`): the same, but every"
+    echo "  server also writes a receipt of each message back to A, as p2pchat always does (\`SENT\`;"
+    echo "  redis always replies to \`PUBLISH\`; InspIRCd echoes the \`PRIVMSG\` to A, which asks for"
+    echo "  IRCv3 \`echo-message\`). ngircd has no echo-message and is left out. Each run records the"
+    echo "  receipts A got per message (\`receipts_per_msg\`). p2pchat's B still answers each \`MSG\`"
+    echo "  with an \`ACK\`, which the others have no counterpart for."
   fi
   if want idle; then
     echo "- Memory per idle connection: (VmRSS with N clients set up, read once the server has gone"

@@ -22,7 +22,7 @@ use crate::clock;
 use crate::engine::{Phase, Role, Schedule, Shared, SlowOutcome, Spec, Stats};
 use crate::lines::Splitter;
 use crate::payload::{self, Kind};
-use crate::proto::{Event, RegState};
+use crate::proto::{Event, RegState, Target};
 
 /// Octets read at most per `read` call.
 const SCRATCH: usize = 256 * 1024;
@@ -111,6 +111,8 @@ struct Lines {
     out: Vec<u8>,
     became_ready: bool,
     refused: Option<String>,
+    /// Sends private messages: its receipts are counted.
+    private_sender: bool,
 }
 
 impl Conn {
@@ -133,13 +135,18 @@ impl Conn {
             out: Vec::new(),
             became_ready: false,
             refused: None,
+            private_sender: matches!(
+                &self.spec.role,
+                Role::Sender(s) if matches!(s.target, Target::Private(_))
+            ),
         };
+        let receipt = matches!(&self.spec.role, Role::Sender(s) if s.receipt);
         // Ports 10000..59999: any valid UDP port will do, nobody sends datagrams.
         let port = 10_000 + (self.spec.idx % 50_000) as u16;
         l.state = sh
             .opts
             .proto
-            .open(&self.spec.nick, port, self.spec.setup, &mut l.out);
+            .open(&self.spec.nick, port, self.spec.setup, receipt, &mut l.out);
         let mut permit = Some(permit);
         if l.state == RegState::Ready {
             self.ready(&mut permit);
@@ -300,9 +307,25 @@ impl Conn {
                 out,
                 became_ready,
                 refused,
+                private_sender,
             } = l;
             splitter.feed(&scratch[..n], |line| {
                 if let Some(p) = payload::read(line) {
+                    // A private message back at its sender is an IRC `echo-message`
+                    // echo: a receipt, not a delivery.
+                    if *private_sender
+                        && p.kind == Kind::Private
+                        && self
+                            .sh
+                            .slots
+                            .get(p.sender)
+                            .is_some_and(|s| s.sender == *idx)
+                    {
+                        if measuring {
+                            stats.receipts += 1;
+                        }
+                        return;
+                    }
                     delivered += 1;
                     if measuring {
                         stats.deliveries += 1;
@@ -325,6 +348,11 @@ impl Conn {
                 }
                 match proto.on_line(line, state, self.spec.setup, out) {
                     Event::Nothing => {}
+                    Event::Receipt => {
+                        if measuring && *private_sender {
+                            stats.receipts += 1;
+                        }
+                    }
                     Event::Ready => *became_ready = true,
                     Event::Refused(code) => {
                         *refused = Some(format!("refused: {}", String::from_utf8_lossy(code)));

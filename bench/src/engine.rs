@@ -42,6 +42,9 @@ pub struct SenderSpec {
     pub window: u64,
     /// Messages per second at most, if limited.
     pub rate: Option<f64>,
+    /// Asks for a receipt of each message where the protocol makes it optional (IRC:
+    /// `echo-message`); p2pchat and RESP always send one.
+    pub receipt: bool,
 }
 
 /// One connection to open.
@@ -173,6 +176,9 @@ pub struct Stats {
     pub lat_broadcast: Histogram,
     /// Latency of private deliveries inside the window (ns).
     pub lat_private: Histogram,
+    /// Receipts that senders of private messages got inside the window (p2pchat
+    /// `SENT`, the RESP reply to `PUBLISH`, an IRC `echo-message` echo).
+    pub receipts: u64,
     /// Error lines and failures by code.
     pub errors: BTreeMap<String, u64>,
     /// Connections the server closed after set-up.
@@ -192,6 +198,7 @@ impl Stats {
         self.sent += o.sent;
         self.lat_broadcast.merge(&o.lat_broadcast);
         self.lat_private.merge(&o.lat_private);
+        self.receipts += o.receipts;
         for (k, v) in o.errors {
             *self.errors.entry(k).or_default() += v;
         }

@@ -101,7 +101,7 @@ fn check_one_pair(results: &[RunResult]) -> anyhow::Result<()> {
     // Results made before `--pair` existed were `outside`.
     let pairs: std::collections::BTreeSet<&str> = results
         .iter()
-        .filter(|r| r.workload == "rtt")
+        .filter(|r| r.workload == "rtt" || r.workload == "rtt-receipt")
         .map(|r| r.pair.as_deref().unwrap_or("outside"))
         .collect();
     anyhow::ensure!(
@@ -208,6 +208,32 @@ fn columns(results: &[RunResult]) -> Vec<Column> {
             get: |r| r.rtt_us.map(|l| l.p99),
             fmt: micros,
             higher_is_better: false,
+        });
+    }
+    if results.iter().any(|r| r.workload == "rtt-receipt") {
+        cols.push(Column {
+            title: "round trip p50, with a receipt to the sender".into(),
+            workload: "rtt-receipt",
+            clients: None,
+            get: |r| r.rtt_us.map(|l| l.p50),
+            fmt: micros,
+            higher_is_better: false,
+        });
+        cols.push(Column {
+            title: "round trip p99, with a receipt to the sender".into(),
+            workload: "rtt-receipt",
+            clients: None,
+            get: |r| r.rtt_us.map(|l| l.p99),
+            fmt: micros,
+            higher_is_better: false,
+        });
+        cols.push(Column {
+            title: "receipts per message, with a receipt to the sender".into(),
+            workload: "rtt-receipt",
+            clients: None,
+            get: |r| r.receipts_per_msg,
+            fmt: |x| format!("{x:.2}"),
+            higher_is_better: true,
         });
     }
     let mut idle: Vec<usize> = results
@@ -413,7 +439,11 @@ fn svg(results: &[RunResult], baseline: &str) -> String {
     let servers = servers(results, baseline);
     let cols: Vec<Column> = columns(results)
         .into_iter()
-        .filter(|c| !c.title.starts_with("fan-out latency") && c.title != "round trip p99")
+        .filter(|c| {
+            !c.title.starts_with("fan-out latency")
+                && !c.title.starts_with("round trip p99")
+                && !c.title.starts_with("receipts")
+        })
         .collect();
     const W: f64 = 760.0;
     const LABEL: f64 = 110.0;
@@ -612,7 +642,7 @@ mod tests {
                 max: 90.0,
                 count: 3,
             }),
-            rtt_us: (w == "rtt").then_some(Latency {
+            rtt_us: w.starts_with("rtt").then_some(Latency {
                 p50: 30.0,
                 p99: 60.0,
                 max: 70.0,
@@ -676,5 +706,37 @@ mod tests {
         let svg = svg(&rs, "p2pchat");
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<rect").count(), 1 + 2 + 1 + 1);
+    }
+
+    #[test]
+    fn round_trips_with_a_receipt_have_columns_of_their_own() {
+        let mut plain = run("rtt", "inspircd", 102, 1e5);
+        plain.rtt_us = plain.rtt_us.map(|l| Latency { p50: 28.0, ..l });
+        let mut echo = run("rtt-receipt", "inspircd", 102, 1e5);
+        echo.receipts_per_msg = Some(1.0);
+        echo.rtt_us = echo.rtt_us.map(|l| Latency { p50: 41.0, ..l });
+        let mut sent = run("rtt-receipt", "p2pchat", 102, 1e5);
+        sent.receipts_per_msg = Some(0.998);
+        let rs = vec![plain, echo, sent];
+        let md = markdown(&rs, "p2pchat", "2026-01-01", "m", None, None, "r.svg");
+        assert!(
+            md.contains(
+                "| server | round trip p50 | round trip p99 | round trip p50, with a receipt to \
+                 the sender | round trip p99, with a receipt to the sender | receipts per \
+                 message, with a receipt to the sender |"
+            ),
+            "{md}"
+        );
+        // The plain round trip is not mixed with the one with a receipt.
+        assert!(
+            md.contains("| p2pchat | — | — | 30 µs | 60 µs | 1.00 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| inspircd | 28 µs | 60 µs | 41 µs (1.37×) | 60 µs (1.00×) | 1.00 (1.00×) |"
+            ),
+            "{md}"
+        );
     }
 }

@@ -116,6 +116,10 @@ pub struct RunResult {
     /// existed, which were `outside`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pair: Option<String>,
+    /// Round trip: receipts the sender got per private message delivered (p2pchat
+    /// `SENT`, the RESP reply to `PUBLISH`, IRC `echo-message`; 0 for IRC without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipts_per_msg: Option<f64>,
     /// Generator CPU over the window, in cores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gen_cpu: Option<f64>,

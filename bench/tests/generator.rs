@@ -4,6 +4,10 @@
 //! The relay speaks just enough p2pchat: REGISTER → UPDATE:JOIN to all and LIST;
 //! BROADCAST → the same line to everyone registered; SEND → SENT, and MSG to the target;
 //! PING → PONG. One thread, one runtime; all lines through one task per connection.
+//!
+//! A second relay speaks just enough IRC for the round trip: registration (held
+//! until `CAP END` once `CAP` began), `JOIN`, `PRIVMSG` to a nick or to the channel,
+//! and IRCv3 `echo-message`, which it grants or refuses (`NAK`) as told.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -99,9 +103,99 @@ async fn serve(sock: tokio::net::TcpStream, peers: Peers, mut msg_id: u64) {
     }
 }
 
+/// An IRC relay that grants `echo-message` when `echo_ok`, else refuses it.
+fn start_irc_relay(echo_ok: bool) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let peers: Peers = Arc::default();
+            let channel: Peers = Arc::default();
+            loop {
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(serve_irc(sock, peers.clone(), channel.clone(), echo_ok));
+            }
+        });
+    });
+    rx.recv().unwrap()
+}
+
+async fn serve_irc(sock: tokio::net::TcpStream, peers: Peers, channel: Peers, echo_ok: bool) {
+    let (r, mut w) = sock.into_split();
+    let (tx, mut out) = mpsc::unbounded_channel::<Vec<u8>>();
+    tokio::spawn(async move {
+        while let Some(buf) = out.recv().await {
+            if w.write_all(&buf).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut lines = BufReader::new(r).lines();
+    let (mut nick, mut user, mut cap_open, mut echo, mut welcomed) =
+        (None::<String>, false, false, false, false);
+    while let Ok(Some(line)) = lines.next_line().await {
+        let (cmd, rest) = line.split_once(' ').unwrap_or((&line, ""));
+        match cmd {
+            "CAP" if rest.starts_with("REQ") => {
+                cap_open = true;
+                let verdict = if echo_ok { "ACK" } else { "NAK" };
+                echo = echo_ok;
+                let _ = tx.send(format!(":relay CAP * {verdict} :echo-message\r\n").into_bytes());
+            }
+            "CAP" if rest == "END" => cap_open = false,
+            "NICK" => nick = Some(rest.to_owned()),
+            "USER" => user = true,
+            "JOIN" => {
+                let n = nick.clone().unwrap_or_default();
+                channel.lock().unwrap().insert(n.clone(), tx.clone());
+                let _ = tx.send(format!(":relay 366 {n} #bench :End\r\n").into_bytes());
+            }
+            "PRIVMSG" => {
+                let from = nick.clone().unwrap_or_default();
+                let (to, _) = rest.split_once(' ').unwrap_or((rest, ""));
+                let relayed = format!(":{from}!u@h PRIVMSG {rest}\r\n").into_bytes();
+                let targets = if to == "#bench" { &channel } else { &peers };
+                for (n, p) in targets.lock().unwrap().iter() {
+                    if (to == "#bench" && *n != from) || n == to {
+                        let _ = p.send(relayed.clone());
+                    }
+                }
+                if echo {
+                    let _ = tx.send(relayed);
+                }
+            }
+            _ => {}
+        }
+        if !welcomed
+            && !cap_open
+            && user
+            && let Some(n) = &nick
+        {
+            welcomed = true;
+            peers.lock().unwrap().insert(n.clone(), tx.clone());
+            let _ = tx.send(format!(":relay 001 {n} :hi\r\n").into_bytes());
+        }
+    }
+    if let Some(n) = nick {
+        peers.lock().unwrap().remove(&n);
+        channel.lock().unwrap().remove(&n);
+    }
+}
+
 fn target(addr: SocketAddr) -> (Target, TargetArgs) {
+    target_of(Proto::P2pchat, addr)
+}
+
+fn target_of(proto: Proto, addr: SocketAddr) -> (Target, TargetArgs) {
     let args = TargetArgs {
-        proto: Proto::P2pchat,
+        proto,
         addr: Some(addr),
         pid: Some(std::process::id()),
         server_bin: None,
@@ -168,6 +262,7 @@ fn round_trip_sends_one_at_a_time_and_acknowledges() {
             bg_rate: 200.0,
             pair: rtt::Pair::Members,
             rate: None,
+            receipt: false,
             timing: timing(),
         },
     )
@@ -177,6 +272,61 @@ fn round_trip_sends_one_at_a_time_and_acknowledges() {
     assert_eq!(r.pair.as_deref(), Some("members"));
     assert!(rt.p50 > 0.0);
     assert!(r.deliveries > 0);
+    // A SENT for every SEND; the window's edges blur the ratio a little.
+    let receipts = r.receipts_per_msg.unwrap();
+    assert!(
+        (0.9..=1.1).contains(&receipts),
+        "receipts per message {receipts}"
+    );
+}
+
+fn irc_rtt(addr: SocketAddr, receipt: bool) -> anyhow::Result<bench::result::RunResult> {
+    let (t, args) = target_of(Proto::Irc, addr);
+    rtt::run(
+        &t,
+        &RttArgs {
+            target: args,
+            bg_clients: 4,
+            bg_senders: 1,
+            bg_window: 2,
+            bg_rate: 200.0,
+            pair: rtt::Pair::Members,
+            rate: None,
+            receipt,
+            timing: timing(),
+        },
+    )
+}
+
+#[test]
+fn irc_echo_message_is_a_receipt_not_a_delivery() {
+    let addr = start_irc_relay(true);
+    let plain = irc_rtt(addr, false).unwrap();
+    assert_eq!(plain.workload, "rtt");
+    assert_eq!(plain.receipts_per_msg, Some(0.0), "{plain:?}");
+    let r = irc_rtt(addr, true).unwrap();
+    assert_eq!(r.workload, "rtt-receipt");
+    let rt = r.rtt_us.unwrap();
+    assert!(rt.count > 10, "{r:?}");
+    // Each echo is counted once as a receipt, and never as B's delivery: a private
+    // message is counted once, at B (else the count would be about twice the receipts).
+    let receipts = r.receipts_per_msg.unwrap();
+    assert!(
+        (0.9..=1.1).contains(&receipts),
+        "receipts per message {receipts}"
+    );
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+}
+
+#[test]
+fn irc_without_echo_message_refuses_a_receipt_run() {
+    let addr = start_irc_relay(false);
+    let r = irc_rtt(addr, true);
+    let failed = match &r {
+        Err(_) => true,
+        Ok(r) => r.clients_ready < r.clients,
+    };
+    assert!(failed, "{r:?}");
 }
 
 #[test]

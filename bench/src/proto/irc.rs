@@ -1,10 +1,20 @@
-//! IRC, the client subset the workloads need (RFC 2812 §3.1, §3.2.1, §3.3.1, §3.7.2).
+//! IRC, the client subset the workloads need (RFC 2812 §3.1, §3.2.1, §3.3.1, §3.7.2),
+//! and IRCv3 `echo-message` (capability negotiation, `CAP REQ` … `CAP END`) for a
+//! sender that wants a receipt of each message.
 
 use super::{Event, RegState, Setup};
 
-pub fn open(nick: &str, out: &mut Vec<u8>) {
+/// With `receipt`, the capability is asked for before registering: the server holds
+/// the registration until `CAP END`, so the welcome (`001`) comes after its answer.
+pub fn open(nick: &str, receipt: bool, out: &mut Vec<u8>) {
+    if receipt {
+        out.extend_from_slice(b"CAP REQ :echo-message\r\n");
+    }
     for part in ["NICK ", nick, "\r\nUSER ", nick, " 0 * :bench\r\n"] {
         out.extend_from_slice(part.as_bytes());
+    }
+    if receipt {
+        out.extend_from_slice(b"CAP END\r\n");
     }
 }
 
@@ -61,6 +71,11 @@ pub fn on_line<'a>(
                 Event::Refused(cmd)
             }
         }
+        // `CAP <nick> NAK :echo-message`: the server cannot send receipts, and the
+        // workload asked for them.
+        b"CAP" if args.split(|&b| b == b' ').nth(1) == Some(b"NAK") => {
+            Event::Refused(b"CAP NAK echo-message")
+        }
         b"QUIT" => Event::Leave(&source[..memchr::memchr(b'!', source).unwrap_or(source.len())]),
         _ => Event::Nothing,
     }
@@ -74,7 +89,7 @@ mod tests {
     #[test]
     fn welcome_join_names() {
         let mut out = Vec::new();
-        open("abc00001", &mut out);
+        open("abc00001", false, &mut out);
         assert_eq!(out, b"NICK abc00001\r\nUSER abc00001 0 * :bench\r\n");
         out.clear();
         let mut st = RegState::Started;
@@ -114,6 +129,26 @@ mod tests {
         assert_eq!(
             on_line(b":s 433 * x :in use", &mut st, m, &mut out),
             Event::Refused(b"433")
+        );
+    }
+
+    #[test]
+    fn receipt_asks_for_echo_message_and_a_nak_refuses() {
+        let mut out = Vec::new();
+        open("abc00001", true, &mut out);
+        assert_eq!(
+            out,
+            b"CAP REQ :echo-message\r\nNICK abc00001\r\nUSER abc00001 0 * :bench\r\nCAP END\r\n"
+        );
+        let mut st = RegState::Started;
+        let s = Setup::Solo;
+        assert_eq!(
+            on_line(b":irc.local CAP * ACK :echo-message", &mut st, s, &mut out),
+            Event::Nothing
+        );
+        assert_eq!(
+            on_line(b":irc.local CAP * NAK :echo-message", &mut st, s, &mut out),
+            Event::Refused(b"CAP NAK echo-message")
         );
     }
 }

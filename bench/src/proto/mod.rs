@@ -80,6 +80,10 @@ pub enum Event<'a> {
     Error(&'a [u8]),
     /// Someone left; their nick.
     Leave(&'a [u8]),
+    /// The server's receipt for a message this connection sent (p2pchat `SENT`, the
+    /// RESP reply to `PUBLISH`; an IRC echo is a payload line, counted where payloads
+    /// are).
+    Receipt,
 }
 
 impl Proto {
@@ -93,14 +97,23 @@ impl Proto {
     }
 
     /// Appends the opening lines of a connection; returns its state (a RESP publisher
-    /// is ready at once).
-    pub fn open(self, nick: &str, port: u16, setup: Setup, out: &mut Vec<u8>) -> RegState {
+    /// is ready at once). With `receipt`, an IRC connection asks for IRCv3
+    /// `echo-message`, so that it gets each message it sends back as a receipt; the
+    /// other protocols always send one (p2pchat `SENT`, RESP's reply to `PUBLISH`).
+    pub fn open(
+        self,
+        nick: &str,
+        port: u16,
+        setup: Setup,
+        receipt: bool,
+        out: &mut Vec<u8>,
+    ) -> RegState {
         if setup == Setup::Bare {
             return RegState::Ready;
         }
         match self {
             Proto::P2pchat => p2pchat::open(nick, port, out),
-            Proto::Irc => irc::open(nick, out),
+            Proto::Irc => irc::open(nick, receipt, out),
             Proto::Resp => return resp::open(nick, setup, out),
         }
         RegState::Started

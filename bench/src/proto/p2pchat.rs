@@ -50,6 +50,9 @@ pub fn on_line<'a>(line: &'a [u8], state: &mut RegState, out: &mut Vec<u8>) -> E
         *state = RegState::Ready;
         return Event::Ready;
     }
+    if line.starts_with(b"SENT:") {
+        return Event::Receipt;
+    }
     if let Some(rest) = line.strip_prefix(b"UPDATE:LEAVE:") {
         return Event::Leave(field(rest));
     }
@@ -86,6 +89,7 @@ mod tests {
             on_line(b"ERR:SLOW_READER:4:slow", &mut st, &mut out),
             Event::Error(b"SLOW_READER")
         );
+        assert_eq!(on_line(b"SENT:17:LIVE", &mut st, &mut out), Event::Receipt);
         assert_eq!(
             on_line(b"UPDATE:LEAVE:bob:127.0.0.1:5", &mut st, &mut out),
             Event::Leave(b"bob")

@@ -52,6 +52,8 @@ pub fn on_line<'a>(line: &'a [u8], state: &mut RegState) -> Event<'a> {
             *state = RegState::Ready;
             Event::Ready
         }
+        // Once set up, an integer is the reply to a `PUBLISH` (how many received it).
+        Some(b':') => Event::Receipt,
         Some(b'-') if *state == RegState::Ready => Event::Error(&line[1..]),
         Some(b'-') => Event::Refused(&line[1..]),
         _ => Event::Nothing,
@@ -73,7 +75,8 @@ mod tests {
             assert_eq!(on_line(l, &mut st), Event::Nothing);
         }
         assert_eq!(on_line(b":1", &mut st), Event::Ready);
-        assert_eq!(on_line(b":1000", &mut st), Event::Nothing);
+        // Once set up, an integer is the reply to a PUBLISH: a receipt.
+        assert_eq!(on_line(b":1000", &mut st), Event::Receipt);
         out.clear();
         assert_eq!(open("n", Setup::Both, &mut out), RegState::Started);
         assert_eq!(

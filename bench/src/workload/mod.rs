@@ -138,6 +138,7 @@ impl Layout {
             target: Target::Broadcast,
             window: g.window.max(1),
             rate: g.rate,
+            receipt: false,
         }
     }
 }

@@ -10,6 +10,13 @@
 //! subscribes to `bench` besides `p.B`; A, a RESP publisher, cannot subscribe), so
 //! that every server delivers the same lines. `--pair outside` keeps the pair out of
 //! it where the protocol allows, the workload of sessions 1–8.
+//!
+//! A p2pchat sender gets a receipt of each message (`SENT`), and so does a RESP one
+//! (the reply to `PUBLISH`); an IRC sender gets none unless it asks for IRCv3
+//! `echo-message`. `--receipt` asks for it, so that every server writes the same
+//! lines per message: one to B and one back to A. Such runs are the workload
+//! `rtt-receipt`, reported apart from `rtt`; every run reports the receipts its
+//! sender got per message.
 
 use super::{Group, Layout, Timing};
 use crate::engine::{Engine, Role, SenderSpec, Slot, Spec, deal, nick, run_tag};
@@ -41,6 +48,11 @@ pub struct RttArgs {
     /// Private messages per second at most (default: one as soon as the last arrived).
     #[arg(long)]
     pub rate: Option<f64>,
+    /// The sender asks for a receipt of each message where the protocol makes it
+    /// optional (IRC: `echo-message`; a server without it refuses the run); the run is
+    /// the workload `rtt-receipt`.
+    #[arg(long)]
+    pub receipt: bool,
     /// Timing.
     #[command(flatten)]
     pub timing: Timing,
@@ -94,6 +106,7 @@ pub fn run(t: &Target, a: &RttArgs) -> anyhow::Result<RunResult> {
                     target: To::Private(nick_b.clone()),
                     window: 1,
                     rate: a.rate,
+                    receipt: a.receipt,
                 }),
             },
             Spec {
@@ -126,7 +139,8 @@ pub fn run(t: &Target, a: &RttArgs) -> anyhow::Result<RunResult> {
     }
     let engine = Engine::start(a.timing.engine_options(t), layout.slots, threads)?;
     let m = super::run(engine, t.pid, &a.timing, true)?;
-    let mut r = m.result("rtt", t, a.bg_clients + 2);
+    let workload = if a.receipt { "rtt-receipt" } else { "rtt" };
+    let mut r = m.result(workload, t, a.bg_clients + 2);
     r.senders = a.bg_senders;
     r.window = a.bg_window;
     r.threads = t.threads + 1;
@@ -134,6 +148,7 @@ pub fn run(t: &Target, a: &RttArgs) -> anyhow::Result<RunResult> {
     r.pair = Some(a.pair.name().to_owned());
     // Report the background's deliveries only.
     let private = m.stats.lat_private.count();
+    r.receipts_per_msg = (private > 0).then(|| m.stats.receipts as f64 / private as f64);
     r.deliveries = m.stats.deliveries.saturating_sub(private);
     r.deliveries_per_s = r.deliveries as f64 / r.duration_s.max(1e-9);
     Ok(r)

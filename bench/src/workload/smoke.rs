@@ -56,6 +56,7 @@ pub fn main(a: &SmokeArgs) -> anyhow::Result<()> {
             bg_rate: 10.0,
             pair: super::rtt::Pair::Members,
             rate: Some(20.0),
+            receipt: false,
             timing: timing.clone(),
         },
     )?;
@@ -91,6 +92,13 @@ pub fn main(a: &SmokeArgs) -> anyhow::Result<()> {
             f.deliveries,
             f.errors,
             r.errors
+        );
+    }
+    // Every p2pchat `SEND` gets a `SENT` ([RLY-1]): the receipts must be counted.
+    if t.proto == crate::proto::Proto::P2pchat && r.receipts_per_msg.is_none_or(|x| x < 0.5) {
+        anyhow::bail!(
+            "smoke: {:?} receipts per private message, expected a SENT for each",
+            r.receipts_per_msg
         );
     }
     Ok(())
