@@ -58,6 +58,8 @@ if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
 OUT=${OUT:-$here/results.jsonl}
 WORKLOADS=${WORKLOADS:-"fanout rtt rtt-receipt idle slow"}
 want() { [[ " $WORKLOADS " == *" $1 "* ]]; }
+# InspIRCd loads its echo-message modules for the rtt-receipt runs only.
+echo_message=0
 
 say() { printf '[compare] %s\n' "$*" >&2; }
 
@@ -208,9 +210,12 @@ EOF
 <limits maxnick="30" maxchan="64">
 <options prefixquit="Quit: " syntaxhints="no" announcets="yes">
 <security maxtargets="20">
-<module name="cap">
-<module name="ircv3_echomessage">
 EOF
+      # echo-message for the rtt-receipt runs only: every other run keeps the
+      # configuration of the earlier rounds.
+      if [ "$echo_message" = 1 ]; then
+        printf '<module name="cap">\n<module name="ircv3_echomessage">\n' >>"$conf"
+      fi
       nice -n "$NICE" inspircd --nofork --runasroot --config="$conf" >"$tmp/inspircd.out" 2>&1 &
       ;;
     redis)
@@ -292,8 +297,10 @@ for round in $(seq 1 "$RUNS"); do
   # The same, with a receipt of each message back to the sender (IRC: echo-message).
   want rtt-receipt && for s in "${order[@]}"; do
     [ "$s" = ngircd ] && continue
+    echo_message=1
     run_one "$s" rtt --receipt --bg-clients "$RTT_BG_CLIENTS" --bg-senders "$RTT_BG_SENDERS" \
       --bg-rate "$RTT_BG_RATE" --pair "$RTT_PAIR" "${timing[@]}"
+    echo_message=0
   done
   want idle && for n in $IDLE_CLIENTS; do
     for s in "${order[@]}"; do
