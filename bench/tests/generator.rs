@@ -20,13 +20,20 @@ use bench::target::{Target, TargetArgs};
 use bench::workload::Timing;
 use bench::workload::fanout::{self, FanoutArgs};
 use bench::workload::rtt::{self, RttArgs};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-type Peers = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Vec<u8>>>>>;
+type Tx = mpsc::UnboundedSender<Vec<u8>>;
+type Peers = Arc<Mutex<HashMap<String, Tx>>>;
 
-fn start_relay() -> SocketAddr {
+/// Runs a relay on a thread of its own, `serve` on each connection it accepts.
+fn start<F, Fut>(mut serve: F) -> SocketAddr
+where
+    F: FnMut(TcpStream) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -36,21 +43,16 @@ fn start_relay() -> SocketAddr {
         rt.block_on(async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            let peers: Peers = Arc::default();
-            let mut next_id = 0u64;
-            loop {
-                let Ok((sock, _)) = listener.accept().await else {
-                    return;
-                };
-                next_id += 1;
-                tokio::spawn(serve(sock, peers.clone(), next_id * 1_000_000));
+            while let Ok((sock, _)) = listener.accept().await {
+                tokio::spawn(serve(sock));
             }
         });
     });
     rx.recv().unwrap()
 }
 
-async fn serve(sock: tokio::net::TcpStream, peers: Peers, mut msg_id: u64) {
+/// The connection's lines, and a sender whose buffers a task of its own writes.
+fn split(sock: TcpStream) -> (Lines<BufReader<OwnedReadHalf>>, Tx) {
     let (r, mut w) = sock.into_split();
     let (tx, mut out) = mpsc::unbounded_channel::<Vec<u8>>();
     tokio::spawn(async move {
@@ -60,7 +62,20 @@ async fn serve(sock: tokio::net::TcpStream, peers: Peers, mut msg_id: u64) {
             }
         }
     });
-    let mut lines = BufReader::new(r).lines();
+    (BufReader::new(r).lines(), tx)
+}
+
+fn start_relay() -> SocketAddr {
+    let peers: Peers = Arc::default();
+    let mut next_id = 0u64;
+    start(move |sock| {
+        next_id += 1;
+        serve(sock, peers.clone(), next_id * 1_000_000)
+    })
+}
+
+async fn serve(sock: TcpStream, peers: Peers, mut msg_id: u64) {
+    let (mut lines, tx) = split(sock);
     let mut me: Option<String> = None;
     while let Ok(Some(line)) = lines.next_line().await {
         let fields: Vec<&str> = line.splitn(4, ':').collect();
@@ -105,39 +120,12 @@ async fn serve(sock: tokio::net::TcpStream, peers: Peers, mut msg_id: u64) {
 
 /// An IRC relay that grants `echo-message` when `echo_ok`, else refuses it.
 fn start_irc_relay(echo_ok: bool) -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let peers: Peers = Arc::default();
-            let channel: Peers = Arc::default();
-            loop {
-                let Ok((sock, _)) = listener.accept().await else {
-                    return;
-                };
-                tokio::spawn(serve_irc(sock, peers.clone(), channel.clone(), echo_ok));
-            }
-        });
-    });
-    rx.recv().unwrap()
+    let (peers, channel): (Peers, Peers) = Default::default();
+    start(move |sock| serve_irc(sock, peers.clone(), channel.clone(), echo_ok))
 }
 
-async fn serve_irc(sock: tokio::net::TcpStream, peers: Peers, channel: Peers, echo_ok: bool) {
-    let (r, mut w) = sock.into_split();
-    let (tx, mut out) = mpsc::unbounded_channel::<Vec<u8>>();
-    tokio::spawn(async move {
-        while let Some(buf) = out.recv().await {
-            if w.write_all(&buf).await.is_err() {
-                return;
-            }
-        }
-    });
-    let mut lines = BufReader::new(r).lines();
+async fn serve_irc(sock: TcpStream, peers: Peers, channel: Peers, echo_ok: bool) {
+    let (mut lines, tx) = split(sock);
     let (mut nick, mut user, mut cap_open, mut echo, mut welcomed) =
         (None::<String>, false, false, false, false);
     while let Ok(Some(line)) = lines.next_line().await {
