@@ -56,6 +56,40 @@ fn run_of(i: &str, ok: impl Fn(u8) -> bool) -> Option<(&str, &str)> {
     }
 }
 
+/// [`run_of`] for `nickchar`, with the first 16 octets classified at once when the
+/// line has them (SSE2 through `wide`'s safe API). The nick's octet loop was a third
+/// of the client grammar's time; this takes 23 instructions off a line on average
+/// (bench/CODEC.md, session 11). A nick of 16 octets or more, or a line with fewer
+/// left, goes the plain way.
+#[inline(always)]
+fn nick_run(i: &str) -> Option<(&str, &str)> {
+    use wide::u8x16;
+    let b = i.as_bytes();
+    let Some(head) = b.first_chunk::<16>() else {
+        return run_of(i, is_nickchar);
+    };
+    let v = u8x16::new(*head);
+    // `lo <= x <= hi` as `x - lo <= hi - lo` (wrapping, unsigned): min, then equal.
+    let in_range = |lo: u8, hi: u8, x: u8x16| {
+        let d = x - u8x16::splat(lo);
+        d.min(u8x16::splat(hi - lo)).simd_eq(d)
+    };
+    // `| 0x20` maps A-Z onto a-z and nothing else onto a-z.
+    let ok = in_range(b'0', b'9', v)
+        | in_range(b'a', b'z', v | u8x16::splat(0x20))
+        | v.simd_eq(u8x16::splat(b'_'))
+        | v.simd_eq(u8x16::splat(b'-'));
+    // Bit 16 set: 16 when all sixteen octets are nickchars.
+    let n = (!ok.to_bitmask() | 0x1_0000).trailing_zeros() as usize;
+    if n == 16 {
+        return run_of(i, is_nickchar);
+    }
+    match b[n] {
+        b':' => Some(i.split_at(n)),
+        _ => None,
+    }
+}
+
 /// The raw text of one field: everything up to the next `:` or the end of the
 /// line (possibly empty). Never fails.
 ///
@@ -74,7 +108,7 @@ pub(crate) fn raw_field(i: &str) -> PResult<'_, &str> {
 /// Breaking the rule (including an empty field) is `BAD_NICK`.
 #[inline(always)]
 pub(crate) fn nick(i: &str) -> PResult<'_, NickRef<'_>> {
-    if let Some((s, rest)) = run_of(i, is_nickchar)
+    if let Some((s, rest)) = nick_run(i)
         && (1..=MAX_NICK).contains(&s.len())
     {
         return Ok((rest, NickRef::from_checked(s)));
@@ -488,6 +522,25 @@ pub(crate) fn delivery(i: &str) -> PResult<'_, Delivery> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every ASCII octet, and characters of two and three octets, at every place of
+    /// the first 17, in fields of every length up to 40: the 16-octet path answers
+    /// as the plain loop does.
+    #[test]
+    fn nick_run_is_run_of_nickchar() {
+        let odd: Vec<String> = (0..=0x7Fu8)
+            .map(|b| char::from(b).to_string())
+            .chain(["é".to_owned(), "€".to_owned()])
+            .collect();
+        for len in 1..40 {
+            for at in 0..len.min(17) {
+                for c in &odd {
+                    let s = format!("{}{c}{}", "a".repeat(at), "a".repeat(len - at - 1));
+                    assert_eq!(nick_run(&s), run_of(&s, is_nickchar), "{s:?}");
+                }
+            }
+        }
+    }
 
     fn code<T: std::fmt::Debug>(r: PResult<'_, T>) -> ErrorCode {
         match r {

@@ -27,7 +27,8 @@
 //! over the line (`codec.rs`); the client and server verbs are picked by their
 //! first octet and compared whole ([`after_verb`]); each short field is found
 //! and checked in one pass over its octets (`field::run_of`, a plain loop:
-//! `memchr`'s set-up costs more than a nick; a number's value is computed in
+//! `memchr`'s set-up costs more than a nick; a nick's first 16 octets are
+//! classified at once, `field::nick_run`; a number's value is computed in
 //! the same pass, `field::digit_run`), with the full rule out of line for the
 //! errors; the hot rules chain their parsers with `?` rather than
 //! through nom's combinators; the text field is never scanned, `<len>` says
