@@ -16,6 +16,8 @@
 #   RTT_BG_CLIENTS [100] RTT_BG_SENDERS [2] RTT_BG_RATE [500]
 #   RTT_PAIR [members]       the round-trip pair in the broadcast set (members) or out of
 #                            it where the protocol allows (outside); see `rtt --help`
+#   RTT_PAIR_THREADS [1]     generator threads of the round-trip pair: 1 (A and B share one)
+#                            or 2 (one each, as two separate clients)
 #   IDLE_CLIENTS ["1000"]    e.g. "1000 10000"
 #   THREADS [1]              generator threads
 #   CONCURRENCY [256]        connection set-ups in flight; ngircd gets NGIRCD_CONCURRENCY [16]
@@ -48,6 +50,7 @@ RTT_BG_CLIENTS=${RTT_BG_CLIENTS:-100}
 RTT_BG_SENDERS=${RTT_BG_SENDERS:-2}
 RTT_BG_RATE=${RTT_BG_RATE:-500}
 RTT_PAIR=${RTT_PAIR:-members}
+RTT_PAIR_THREADS=${RTT_PAIR_THREADS:-1}
 IDLE_CLIENTS=${IDLE_CLIENTS:-1000}
 THREADS=${THREADS:-1}
 CONCURRENCY=${CONCURRENCY:-256}
@@ -292,14 +295,14 @@ for round in $(seq 1 "$RUNS"); do
   done
   want rtt && for s in "${order[@]}"; do
     run_one "$s" rtt --bg-clients "$RTT_BG_CLIENTS" --bg-senders "$RTT_BG_SENDERS" \
-      --bg-rate "$RTT_BG_RATE" --pair "$RTT_PAIR" "${timing[@]}"
+      --bg-rate "$RTT_BG_RATE" --pair "$RTT_PAIR" --pair-threads "$RTT_PAIR_THREADS" "${timing[@]}"
   done
   # The same, with a receipt of each message back to the sender (IRC: echo-message).
   want rtt-receipt && for s in "${order[@]}"; do
     [ "$s" = ngircd ] && continue
     echo_message=1
     run_one "$s" rtt --receipt --bg-clients "$RTT_BG_CLIENTS" --bg-senders "$RTT_BG_SENDERS" \
-      --bg-rate "$RTT_BG_RATE" --pair "$RTT_PAIR" "${timing[@]}"
+      --bg-rate "$RTT_BG_RATE" --pair "$RTT_PAIR" --pair-threads "$RTT_PAIR_THREADS" "${timing[@]}"
     echo_message=0
   done
   want idle && for n in $IDLE_CLIENTS; do
@@ -340,9 +343,16 @@ notes="${OUT%.jsonl}.notes.md"
   fi
   if want rtt; then
     echo "- Round trip: one private message at a time from A to B (p2pchat \`SEND\` → \`MSG\`, B answers"
-    echo "  \`ACK\`; IRC \`PRIVMSG B\`; redis \`PUBLISH\` to B's own channel), send → receipt at B, on a"
-    echo "  generator thread of its own, while a background fan-out of $RTT_BG_CLIENTS clients and"
-    echo "  $RTT_BG_SENDERS senders at $RTT_BG_RATE messages/s each runs on the other."
+    echo "  \`ACK\`; IRC \`PRIVMSG B\`; redis \`PUBLISH\` to B's own channel), send → receipt at B, while"
+    echo "  a background fan-out of $RTT_BG_CLIENTS clients and $RTT_BG_SENDERS senders at $RTT_BG_RATE"
+    echo "  messages/s each runs on the generator's other threads."
+    if [ "$RTT_PAIR_THREADS" = 2 ]; then
+      echo "  A and B run on a generator thread each (\`--pair-threads 2\`), as two separate clients"
+      echo "  would: A's receipt is read on A's thread, not on the thread that waits for B's delivery."
+    else
+      echo "  A and B share one generator thread of their own (\`--pair-threads 1\`): whatever A"
+      echo "  reads (a receipt) is handled on the thread that also waits for B's delivery."
+    fi
     if [ "$RTT_PAIR" = members ]; then
       echo "  A and B get the background's broadcasts on every server, as every p2pchat client does"
       echo "  (IRC: both join \`#bench\`; redis: B also subscribes to \`bench\`; A, a publisher, cannot)."

@@ -96,17 +96,24 @@ pub fn main(a: &ReportArgs) -> anyhow::Result<()> {
 }
 
 /// The round-trip rows are medians over runs, so they must all be of one workload:
-/// runs with the pair in the broadcast set and out of it are not mixed.
+/// runs with the pair in the broadcast set and out of it, or on one generator thread
+/// and on two, are not mixed.
 fn check_one_pair(results: &[RunResult]) -> anyhow::Result<()> {
-    // Results made before `--pair` existed were `outside`.
-    let pairs: std::collections::BTreeSet<&str> = results
+    // Results made before `--pair` existed were `outside`; before `--pair-threads`,
+    // on one thread.
+    let pairs: std::collections::BTreeSet<(&str, u8)> = results
         .iter()
         .filter(|r| r.workload == "rtt" || r.workload == "rtt-receipt")
-        .map(|r| r.pair.as_deref().unwrap_or("outside"))
+        .map(|r| {
+            (
+                r.pair.as_deref().unwrap_or("outside"),
+                r.pair_threads.unwrap_or(1),
+            )
+        })
         .collect();
     anyhow::ensure!(
         pairs.len() <= 1,
-        "the round-trip runs mix `--pair` settings ({pairs:?}); report them separately"
+        "the round-trip runs mix `--pair`/`--pair-threads` settings ({pairs:?}); report them separately"
     );
     Ok(())
 }
@@ -663,7 +670,13 @@ mod tests {
         assert!(check_one_pair(&[old.clone(), outside.clone()]).is_ok());
         assert!(check_one_pair(&[members.clone(), members.clone()]).is_ok());
         assert!(check_one_pair(&[old, members.clone()]).is_err());
-        assert!(check_one_pair(&[outside, members]).is_err());
+        assert!(check_one_pair(&[outside, members.clone()]).is_err());
+        let mut apart = members.clone();
+        apart.pair_threads = Some(2);
+        let mut one = members.clone();
+        one.pair_threads = Some(1);
+        assert!(check_one_pair(&[members.clone(), one]).is_ok());
+        assert!(check_one_pair(&[members, apart]).is_err());
     }
 
     #[test]

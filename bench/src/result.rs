@@ -116,6 +116,10 @@ pub struct RunResult {
     /// existed, which were `outside`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pair: Option<String>,
+    /// `rtt`: generator threads the pair ran on (A and B on one, or one each). Absent
+    /// in results made before the option existed, which ran on one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair_threads: Option<u8>,
     /// Round trip: receipts the sender got per private message delivered (p2pchat
     /// `SENT`, the RESP reply to `PUBLISH`, IRC `echo-message`; 0 for IRC without it).
     #[serde(default, skip_serializing_if = "Option::is_none")]

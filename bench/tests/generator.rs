@@ -237,10 +237,9 @@ fn fanout_counts_every_delivery_of_every_client() {
     assert!(line.starts_with("{\"workload\":\"fanout\""));
 }
 
-#[test]
-fn round_trip_sends_one_at_a_time_and_acknowledges() {
+fn p2p_rtt(pair_threads: u8) -> bench::result::RunResult {
     let (t, args) = target(start_relay());
-    let r = rtt::run(
+    rtt::run(
         &t,
         &RttArgs {
             target: args,
@@ -251,21 +250,32 @@ fn round_trip_sends_one_at_a_time_and_acknowledges() {
             pair: rtt::Pair::Members,
             rate: None,
             receipt: false,
+            pair_threads,
             timing: timing(),
         },
     )
-    .unwrap();
-    let rt = r.rtt_us.unwrap();
-    assert!(rt.count > 10, "{r:?}");
-    assert_eq!(r.pair.as_deref(), Some("members"));
-    assert!(rt.p50 > 0.0);
-    assert!(r.deliveries > 0);
-    // A SENT for every SEND; the window's edges blur the ratio a little.
-    let receipts = r.receipts_per_msg.unwrap();
-    assert!(
-        (0.9..=1.1).contains(&receipts),
-        "receipts per message {receipts}"
-    );
+    .unwrap()
+}
+
+#[test]
+fn round_trip_sends_one_at_a_time_and_acknowledges() {
+    for pair_threads in [1, 2] {
+        let r = p2p_rtt(pair_threads);
+        let rt = r.rtt_us.unwrap();
+        assert!(rt.count > 10, "{r:?}");
+        assert_eq!(r.pair.as_deref(), Some("members"));
+        assert_eq!(r.pair_threads, Some(pair_threads));
+        assert!(rt.p50 > 0.0);
+        assert!(r.deliveries > 0);
+        // A SENT for every SEND; the window's edges blur the ratio a little. On two
+        // threads, A's slot is completed from B's thread.
+        let receipts = r.receipts_per_msg.unwrap();
+        assert!(
+            (0.9..=1.1).contains(&receipts),
+            "{pair_threads} thread(s): receipts per message {receipts}"
+        );
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+    }
 }
 
 fn irc_rtt(addr: SocketAddr, receipt: bool) -> anyhow::Result<bench::result::RunResult> {
@@ -281,6 +291,7 @@ fn irc_rtt(addr: SocketAddr, receipt: bool) -> anyhow::Result<bench::result::Run
             pair: rtt::Pair::Members,
             rate: None,
             receipt,
+            pair_threads: 1,
             timing: timing(),
         },
     )

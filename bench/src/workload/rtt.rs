@@ -53,6 +53,10 @@ pub struct RttArgs {
     /// the workload `rtt-receipt`.
     #[arg(long)]
     pub receipt: bool,
+    /// Generator threads the pair runs on: 1 (A and B share one, the workload of
+    /// sessions 1–11) or 2 (each its own, as two separate clients would be).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub pair_threads: u8,
     /// Timing.
     #[command(flatten)]
     pub timing: Timing,
@@ -130,10 +134,15 @@ pub fn run(t: &Target, a: &RttArgs) -> anyhow::Result<RunResult> {
             },
         )?;
     }
-    // The pair gets a thread of its own; the background shares the others.
+    // The pair gets a thread of its own (or one each); the background shares the
+    // others.
     let mut specs = layout.specs;
     let bg = specs.split_off(2);
-    let mut threads = vec![specs];
+    let mut threads = if a.pair_threads == 2 {
+        specs.into_iter().map(|s| vec![s]).collect()
+    } else {
+        vec![specs]
+    };
     if !bg.is_empty() {
         threads.extend(deal(bg, t.threads));
     }
@@ -143,9 +152,10 @@ pub fn run(t: &Target, a: &RttArgs) -> anyhow::Result<RunResult> {
     let mut r = m.result(workload, t, a.bg_clients + 2);
     r.senders = a.bg_senders;
     r.window = a.bg_window;
-    r.threads = t.threads + 1;
+    r.threads = t.threads + usize::from(a.pair_threads);
     r.rtt_us = Latency::of(&m.stats.lat_private);
     r.pair = Some(a.pair.name().to_owned());
+    r.pair_threads = Some(a.pair_threads);
     // Report the background's deliveries only.
     let private = m.stats.lat_private.count();
     r.receipts_per_msg = (private > 0).then(|| m.stats.receipts as f64 / private as f64);

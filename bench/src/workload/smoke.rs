@@ -57,6 +57,7 @@ pub fn main(a: &SmokeArgs) -> anyhow::Result<()> {
             pair: super::rtt::Pair::Members,
             rate: Some(20.0),
             receipt: false,
+            pair_threads: 1,
             timing: timing.clone(),
         },
     )?;
