@@ -88,6 +88,10 @@ struct Cli {
     #[arg(long, value_name = "SECS", default_value_t = 2.0)]
     linger: f64,
 
+    /// Worker threads serving the connections [default: one per CPU].
+    #[arg(long, value_name = "N")]
+    workers: Option<std::num::NonZeroUsize>,
+
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -202,7 +206,14 @@ fn main() -> anyhow::Result<()> {
             tracing::debug!(freed, "quiet: idle connections' buffers freed");
         });
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = cli.workers {
+        runtime.worker_threads(n.get());
+    }
+    // Named, so that `top -H` and /proc show which threads serve (the server runs no
+    // blocking-pool work, so these are the workers).
+    let runtime = runtime
+        .thread_name("p2pchat-worker")
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

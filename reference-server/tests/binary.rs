@@ -186,6 +186,76 @@ fn cli_unreadable_database_path_clear_error() {
 }
 
 #[test]
+fn cli_workers_zero_is_refused() {
+    assert_cmd::Command::cargo_bin("p2pchat-server")
+        .unwrap()
+        .args(["--workers", "0", "--memory-db", "--bind", "127.0.0.1:0"])
+        .assert()
+        .failure()
+        .code(2)
+        .stderr(predicate::str::contains("--workers"));
+}
+
+/// The server's worker threads, by the name it gives them.
+#[cfg(target_os = "linux")]
+fn worker_threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter(|t| {
+            let comm = std::fs::read_to_string(t.as_ref().unwrap().path().join("comm")).unwrap();
+            comm.trim_end() == "p2pchat-worker"
+        })
+        .count()
+}
+
+/// `--workers N` runs N worker threads, and one worker serves a broadcast and a
+/// private message like the default.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_flag_sets_the_worker_threads_and_one_serves() {
+    for n in [1usize, 3] {
+        let mut child = Command::cargo_bin("p2pchat-server")
+            .unwrap()
+            .args(["--bind", "127.0.0.1:0", "--memory-db", "--workers"])
+            .arg(n.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        let addr: SocketAddr = line
+            .trim_end()
+            .strip_prefix("p2pchat-server listening on ")
+            .unwrap_or_else(|| panic!("readiness line: {line:?}"))
+            .parse()
+            .unwrap();
+        let mut alice = Client::connect(addr).await;
+        alice.register("alice", 5000, None).await;
+        let mut bob = Client::connect(addr).await;
+        bob.register("bob", 5001, None).await;
+        alice.barrier().await;
+        alice.send("BROADCAST:alice:2:hi").await;
+        bob.expect("BROADCAST:alice:2:hi").await;
+        bob.send("SEND:alice:3:hey").await;
+        let sent = bob.line().await;
+        assert!(sent.starts_with("SENT:"), "{sent}");
+        let lines = alice.barrier().await;
+        assert_eq!(lines[0], "BROADCAST:alice:2:hi", "{lines:?}");
+        assert!(
+            lines.len() == 2 && lines[1].starts_with("MSG:") && lines[1].contains(":bob:"),
+            "{lines:?}"
+        );
+        assert!(lines[1].ends_with(":3:hey"), "{lines:?}");
+        // Every worker has started by now: the runtime starts them all at once.
+        assert_eq!(worker_threads(child.id()), n, "--workers {n}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+#[test]
 fn cli_memory_db_flag_conflicts_with_db() {
     assert_cmd::Command::cargo_bin("p2pchat-server")
         .unwrap()
