@@ -20,6 +20,7 @@
 #                            or 2 (one each, as two separate clients)
 #   IDLE_CLIENTS ["1000"]    e.g. "1000 10000"
 #   THREADS [1]              generator threads
+#   P2PCHAT_WORKERS [unset]  p2pchat-server's --workers (unset: one per CPU)
 #   CONCURRENCY [256]        connection set-ups in flight; ngircd gets NGIRCD_CONCURRENCY [16]
 #                            (it listens with a backlog of 10 and scans every connection on each
 #                            loop, so many registrations at once make it slower, not faster)
@@ -53,6 +54,7 @@ RTT_PAIR=${RTT_PAIR:-members}
 RTT_PAIR_THREADS=${RTT_PAIR_THREADS:-1}
 IDLE_CLIENTS=${IDLE_CLIENTS:-1000}
 THREADS=${THREADS:-1}
+P2PCHAT_WORKERS=${P2PCHAT_WORKERS:-}
 CONCURRENCY=${CONCURRENCY:-256}
 NGIRCD_CONCURRENCY=${NGIRCD_CONCURRENCY:-16}
 QUIET_MAX=${QUIET_MAX:-5}
@@ -153,8 +155,10 @@ start_server() {
     p2pchat)
       server_proto=p2pchat
       # Rate limit and keepalive off: the benchmark floods on purpose and idles on purpose.
+      local workers=()
+      [ -n "$P2PCHAT_WORKERS" ] && workers=(--workers "$P2PCHAT_WORKERS")
       nice -n "$NICE" "$server_bin" --bind 127.0.0.1:0 --memory-db --rate-burst 0 --keepalive 0 \
-        --idle-timeout 0 --max-connections 19000 >"$tmp/p2pchat.out" 2>"$tmp/p2pchat.err" &
+        --idle-timeout 0 --max-connections 19000 "${workers[@]}" >"$tmp/p2pchat.out" 2>"$tmp/p2pchat.err" &
       server_pid=$!
       for _ in $(seq 1 200); do
         server_addr=$(sed -n 's/^p2pchat-server listening on //p' "$tmp/p2pchat.out" | head -n1)
@@ -319,7 +323,7 @@ elapsed=$(( $(date -u +%s) - started ))
 # --- the report -----------------------------------------------------------------------
 notes="${OUT%.jsonl}.notes.md"
 {
-  echo "- Servers: p2pchat-server $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?') (release build, \`--memory-db --rate-burst 0 --keepalive 0 --idle-timeout 0\`)"
+  echo "- Servers: p2pchat-server $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?') (release build, \`--memory-db --rate-burst 0 --keepalive 0 --idle-timeout 0${P2PCHAT_WORKERS:+ --workers $P2PCHAT_WORKERS}\`)"
   command -v ngircd >/dev/null && echo "  · $(ngircd --version 2>/dev/null | head -n1)"
   command -v inspircd >/dev/null && echo "  · $(inspircd --version 2>/dev/null | head -n1)"
   command -v redis-server >/dev/null && echo "  · $(redis-server --version 2>/dev/null | head -n1)"
