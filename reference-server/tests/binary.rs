@@ -20,12 +20,22 @@ struct Proc {
     addr: SocketAddr,
 }
 
-/// Starts the binary on port 0 and reads its one readiness line.
+/// Starts the binary on port 0 with the database `db` and reads its one readiness line.
 fn spawn(db: &Path) -> Proc {
+    spawn_with(&[
+        "--linger".as_ref(),
+        "0.2".as_ref(),
+        "--db".as_ref(),
+        db.as_os_str(),
+    ])
+}
+
+/// Starts the binary on port 0 with `args` and reads its one readiness line.
+fn spawn_with(args: &[&std::ffi::OsStr]) -> Proc {
     let mut child = Command::cargo_bin("p2pchat-server")
         .unwrap()
-        .args(["--bind", "127.0.0.1:0", "--linger", "0.2", "--db"])
-        .arg(db)
+        .args(["--bind", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -214,23 +224,9 @@ fn worker_threads(pid: u32) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_flag_sets_the_worker_threads_and_one_serves() {
     for n in [1usize, 3] {
-        let mut child = Command::cargo_bin("p2pchat-server")
-            .unwrap()
-            .args(["--bind", "127.0.0.1:0", "--memory-db", "--workers"])
-            .arg(n.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let addr: SocketAddr = line
-            .trim_end()
-            .strip_prefix("p2pchat-server listening on ")
-            .unwrap_or_else(|| panic!("readiness line: {line:?}"))
-            .parse()
-            .unwrap();
+        let n_arg = n.to_string();
+        let Proc { mut child, addr } =
+            spawn_with(&["--memory-db".as_ref(), "--workers".as_ref(), n_arg.as_ref()]);
         let mut alice = Client::connect(addr).await;
         alice.register("alice", 5000, None).await;
         let mut bob = Client::connect(addr).await;
