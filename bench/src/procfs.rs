@@ -37,6 +37,24 @@ pub fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// Time the threads of `pid` spent runnable but waiting for a CPU, in nanoseconds: the
+/// sum of `run_delay` (the second field of `/proc/<pid>/task/<tid>/schedstat`) over its
+/// threads. `None` where the kernel keeps no schedstat (no `CONFIG_SCHED_INFO`). A
+/// thread that ends between two readings takes its share with it; the benchmark's
+/// threads live through the measured window.
+pub fn run_queue_wait_ns(pid: u32) -> Option<u64> {
+    let mut total = 0u64;
+    for task in fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let Ok(task) = task else { continue };
+        // A thread may end while the directory is listed: skip it.
+        let Ok(s) = fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        total += s.split_whitespace().nth(1)?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
 /// Busy time of the whole machine (all CPUs, all processes, interrupts included), in
 /// ticks, from the first line of `/proc/stat`.
 pub fn machine_busy_ticks() -> Option<u64> {
@@ -59,6 +77,13 @@ pub fn loadavg() -> Option<f64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// Time waited between two `run_queue_wait_ns` readings, per second of wall time (1.0 =
+/// one thread kept off a CPU all the time).
+pub fn waiting(ns_before: Option<u64>, ns_after: Option<u64>, wall_s: f64) -> Option<f64> {
+    let d = ns_after?.checked_sub(ns_before?)?;
+    (wall_s > 0.0).then(|| d as f64 / 1e9 / wall_s)
 }
 
 /// CPU use between two samples, in cores (1.0 = one core busy all the time).
@@ -104,6 +129,52 @@ mod tests {
         assert!(loadavg().is_some());
         assert_eq!(cores(Some(100), Some(300), 2.0), Some(1.0));
         assert_eq!(cores(None, Some(3), 1.0), None);
+        assert_eq!(
+            waiting(Some(1_000_000_000), Some(2_000_000_000), 2.0),
+            Some(0.5)
+        );
+        assert_eq!(waiting(Some(5), Some(4), 1.0), None);
+    }
+
+    #[test]
+    fn run_queue_wait_grows_when_threads_outnumber_the_cpus() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let me = std::process::id();
+        let before = run_queue_wait_ns(me).expect("this kernel keeps schedstat");
+        // More spinning threads than CPUs: some of them must wait for one.
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let stop = Arc::new(AtomicBool::new(false));
+        let spinners: Vec<_> = (0..cpus * 2 + 1)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let mut x = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(1));
+                    }
+                    x
+                })
+            })
+            .collect();
+        // Read while they spin (a thread's counters leave with it), until the wait shows
+        // or a deadline passes.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut during = before;
+        while during <= before && Instant::now() < deadline {
+            std::thread::yield_now();
+            during = run_queue_wait_ns(me).unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        for t in spinners {
+            t.join().unwrap();
+        }
+        assert!(
+            during > before,
+            "no run-queue wait with {} spinners on {cpus} CPUs",
+            cpus * 2 + 1
+        );
+        assert_eq!(waiting(None, Some(1), 1.0), None);
     }
 
     #[test]

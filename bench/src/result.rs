@@ -66,7 +66,8 @@ pub struct SlowResult {
 /// The result of one workload run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
-    /// `fanout`, `rtt`, `idle`, `slow` or `smoke`.
+    /// `fanout`, `fanout-rate` (fan-out at a fixed offered load), `rtt`, `rtt-receipt`,
+    /// `idle`, `slow` or `smoke`.
     pub workload: String,
     /// The server's name.
     pub server: String,
@@ -82,6 +83,10 @@ pub struct RunResult {
     /// Messages outstanding per sender.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub window: u64,
+    /// `fanout-rate`: messages per second each sender was paced at (the offered load is
+    /// this × senders × clients deliveries per second).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
     /// Generator threads.
     pub threads: usize,
     /// Seconds of warm-up.
@@ -134,6 +139,14 @@ pub struct RunResult {
     /// generator and the server is interference (other processes) or network softirq.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine_cpu: Option<f64>,
+    /// Time the generator's threads were runnable but kept off a CPU, per second of
+    /// the window (1.0 = one thread waiting all the time; `/proc/<pid>/task/*/schedstat`).
+    /// High when the generator and the server need more CPUs than the machine has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gen_wait: Option<f64>,
+    /// The same for the server's threads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_wait: Option<f64>,
     /// The one-minute load average when the run started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loadavg: Option<f64>,

@@ -162,6 +162,10 @@ pub struct Measured {
     pub server_cpu: Option<f64>,
     /// Machine CPU in the window, cores.
     pub machine_cpu: Option<f64>,
+    /// Time the generator's threads waited for a CPU, per second of the window.
+    pub gen_wait: Option<f64>,
+    /// Time the server's threads waited for a CPU, per second of the window.
+    pub server_wait: Option<f64>,
     /// Load average at the start.
     pub loadavg: Option<f64>,
     /// Server memory and deliveries over time.
@@ -224,11 +228,14 @@ pub fn run(
         std::thread::sleep(clock::instant_of(wake).saturating_duration_since(Instant::now()));
     }
     let (mut gen_cpu, mut server_cpu, mut machine_cpu) = (None, None, None);
+    let (mut gen_wait, mut server_wait) = (None, None);
     if let Some(from) = cpu_from {
         let wall = (cpu_to.at - from.at) as f64 / 1e9;
         gen_cpu = procfs::cores(from.generator, cpu_to.generator, wall);
         server_cpu = procfs::cores(from.server, cpu_to.server, wall);
         machine_cpu = procfs::cores(from.machine, cpu_to.machine, wall);
+        gen_wait = procfs::waiting(from.generator_wait, cpu_to.generator_wait, wall);
+        server_wait = procfs::waiting(from.server_wait, cpu_to.server_wait, wall);
     }
     let leave_seen_ns = engine
         .shared
@@ -244,6 +251,8 @@ pub fn run(
         gen_cpu,
         server_cpu,
         machine_cpu,
+        gen_wait,
+        server_wait,
         loadavg,
         timeline,
         leave_seen_ns,
@@ -256,6 +265,8 @@ struct CpuSample {
     generator: Option<u64>,
     server: Option<u64>,
     machine: Option<u64>,
+    generator_wait: Option<u64>,
+    server_wait: Option<u64>,
     at: u64,
 }
 
@@ -264,6 +275,8 @@ fn cpu_sample(me: u32, pid: Option<u32>, now: u64) -> CpuSample {
         generator: procfs::cpu_ticks(me),
         server: pid.and_then(procfs::cpu_ticks),
         machine: procfs::machine_busy_ticks(),
+        generator_wait: procfs::run_queue_wait_ns(me),
+        server_wait: pid.and_then(procfs::run_queue_wait_ns),
         at: now,
     }
 }
@@ -297,6 +310,8 @@ impl Measured {
             gen_cpu: self.gen_cpu,
             server_cpu: self.server_cpu,
             machine_cpu: self.machine_cpu,
+            gen_wait: self.gen_wait,
+            server_wait: self.server_wait,
             loadavg: self.loadavg,
             server_threads: t.pid.and_then(procfs::threads),
             errors: self.stats.errors.clone(),
