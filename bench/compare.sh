@@ -13,6 +13,9 @@
 #   SERVERS ["p2pchat ngircd inspircd redis"]
 #   DURATION [5] WARMUP [1]  seconds measured / warmed up per run
 #   FANOUT_CLIENTS ["100 1000"]  SENDERS [8] WINDOW [16]
+#   FANOUT_LOAD [1000000]    fanout-rate: the offered load in deliveries per second, the same
+#                            for every server and size (each sender is paced at
+#                            FANOUT_LOAD / (SENDERS × clients) messages per second)
 #   RTT_BG_CLIENTS [100] RTT_BG_SENDERS [2] RTT_BG_RATE [500]
 #   RTT_PAIR [members]       the round-trip pair in the broadcast set (members) or out of
 #                            it where the protocol allows (outside); see `rtt --help`
@@ -24,7 +27,9 @@
 #   CONCURRENCY [256]        connection set-ups in flight; ngircd gets NGIRCD_CONCURRENCY [16]
 #                            (it listens with a backlog of 10 and scans every connection on each
 #                            loop, so many registrations at once make it slower, not faster)
-#   WORKLOADS ["fanout rtt rtt-receipt idle slow"]  which workloads to run (slow: against
+#   WORKLOADS ["fanout fanout-rate rtt rtt-receipt idle slow"]  which workloads to run
+#                            (fanout-rate: fan-out latency at FANOUT_LOAD, below every
+#                            server's capacity; slow: against
 #                            p2pchat only, once per round; rtt-receipt: the round trip with a
 #                            receipt back to the sender, not against ngircd, which has no
 #                            IRCv3 echo-message)
@@ -45,6 +50,7 @@ SERVERS=${SERVERS:-"p2pchat ngircd inspircd redis"}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 FANOUT_CLIENTS=${FANOUT_CLIENTS:-"100 1000"}
+FANOUT_LOAD=${FANOUT_LOAD:-1000000}
 SENDERS=${SENDERS:-8}
 WINDOW=${WINDOW:-16}
 RTT_BG_CLIENTS=${RTT_BG_CLIENTS:-100}
@@ -61,7 +67,7 @@ QUIET_MAX=${QUIET_MAX:-5}
 if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
 
 OUT=${OUT:-$here/results.jsonl}
-WORKLOADS=${WORKLOADS:-"fanout rtt rtt-receipt idle slow"}
+WORKLOADS=${WORKLOADS:-"fanout fanout-rate rtt rtt-receipt idle slow"}
 want() { [[ " $WORKLOADS " == *" $1 "* ]]; }
 # InspIRCd loads its echo-message modules for the rtt-receipt runs only.
 echo_message=0
@@ -297,6 +303,14 @@ for round in $(seq 1 "$RUNS"); do
       run_one "$s" fanout --clients "$n" --senders "$SENDERS" --window "$WINDOW" "${timing[@]}"
     done
   done
+  # The same clients and senders at one offered load for every server, so that latency
+  # is compared at equal work, not at whatever throughput each server reaches.
+  want fanout-rate && for n in $FANOUT_CLIENTS; do
+    rate=$(awk "BEGIN { print $FANOUT_LOAD / ($SENDERS * $n) }")
+    for s in "${order[@]}"; do
+      run_one "$s" fanout --clients "$n" --senders "$SENDERS" --window "$WINDOW" --rate "$rate" "${timing[@]}"
+    done
+  done
   want rtt && for s in "${order[@]}"; do
     run_one "$s" rtt --bg-clients "$RTT_BG_CLIENTS" --bg-senders "$RTT_BG_SENDERS" \
       --bg-rate "$RTT_BG_RATE" --pair "$RTT_PAIR" --pair-threads "$RTT_PAIR_THREADS" "${timing[@]}"
@@ -344,6 +358,11 @@ notes="${OUT%.jsonl}.notes.md"
     echo "  message reaches the N subscribers, and the first subscriber completes the windows."
     echo "  Fan-out latency is send → receipt over all deliveries; with a window it measures queueing"
     echo "  (about window × senders × clients ÷ throughput), not an idle server's latency."
+  fi
+  if want fanout-rate; then
+    echo "  Fan-out at a fixed load (\`fanout-rate\`): the same clients and senders, each sender paced at"
+    echo "  $FANOUT_LOAD ÷ ($SENDERS × clients) messages per second (1 ms ticks), so every server gets"
+    echo "  $FANOUT_LOAD deliveries/s at every size and latency is compared at the same work."
   fi
   if want rtt; then
     echo "- Round trip: one private message at a time from A to B (p2pchat \`SEND\` → \`MSG\`, B answers"

@@ -63,6 +63,7 @@ pub fn main(a: &ReportArgs) -> anyhow::Result<()> {
     }
     anyhow::ensure!(!results.is_empty(), "no results in {:?}", a.inputs);
     check_one_pair(&results)?;
+    check_one_load(&results)?;
     let date = a.date.clone().unwrap_or_else(today);
     let mut notes = String::new();
     for p in &a.notes {
@@ -115,6 +116,32 @@ fn check_one_pair(results: &[RunResult]) -> anyhow::Result<()> {
         pairs.len() <= 1,
         "the round-trip runs mix `--pair`/`--pair-threads` settings ({pairs:?}); report them separately"
     );
+    Ok(())
+}
+
+/// The offered load of a `fanout-rate` run, in deliveries per second: each sender paced
+/// at `rate` messages per second, each message delivered to every client.
+fn offered_load(r: &RunResult) -> Option<f64> {
+    Some(r.rate? * r.senders as f64 * r.clients as f64)
+}
+
+/// The fixed-load fan-out rows compare latency at one load: runs of one size at
+/// different loads are not mixed.
+fn check_one_load(results: &[RunResult]) -> anyhow::Result<()> {
+    let mut loads: BTreeMap<usize, std::collections::BTreeSet<u64>> = BTreeMap::new();
+    for r in results.iter().filter(|r| r.workload == "fanout-rate") {
+        let load = offered_load(r).context("a fanout-rate run without its rate")?;
+        loads
+            .entry(r.clients)
+            .or_default()
+            .insert(load.round() as u64);
+    }
+    for (clients, l) in &loads {
+        anyhow::ensure!(
+            l.len() <= 1,
+            "the fanout-rate runs with {clients} clients mix offered loads ({l:?} deliveries/s); report them separately"
+        );
+    }
     Ok(())
 }
 
@@ -193,6 +220,27 @@ fn columns(results: &[RunResult]) -> Vec<Column> {
         cols.push(Column {
             title: format!("fan-out latency p50 / p99, {} clients", thousands(n)),
             workload: "fanout",
+            clients: Some(n),
+            get: |r| r.latency_us.map(|l| l.p50),
+            fmt: micros,
+            higher_is_better: false,
+        });
+    }
+    let mut paced: Vec<(usize, f64)> = results
+        .iter()
+        .filter(|r| r.workload == "fanout-rate")
+        .filter_map(|r| Some((r.clients, offered_load(r)?)))
+        .collect();
+    paced.sort_by_key(|&(n, _)| n);
+    paced.dedup_by_key(|&mut (n, _)| n);
+    for (n, load) in paced {
+        cols.push(Column {
+            title: format!(
+                "fan-out latency p50 / p99 at a fixed load of {} deliveries/s, {} clients",
+                rate(load),
+                thousands(n)
+            ),
+            workload: "fanout-rate",
             clients: Some(n),
             get: |r| r.latency_us.map(|l| l.p50),
             fmt: micros,
@@ -294,7 +342,10 @@ fn markdown(
          divided by {baseline}'s: above 1 is better for deliveries/s, below 1 is better for \
          latency and memory. CPU figures are cores used during the measured window; \
          \"rest of machine\" is what neither the generator nor the server used (other \
-         processes, network softirq): when it is high, the run shared the machine.\n"
+         processes, network softirq): when it is high, the run shared the machine. \
+         \"Waiting for a CPU\" is the time the generator's and the server's threads were \
+         ready to run but had no CPU, per second: when it is high, the two needed more \
+         CPUs than the machine has.\n"
     );
     if let Some(p) = preface {
         let _ = writeln!(md, "{}\n", p.trim_end());
@@ -318,8 +369,19 @@ fn markdown(
             let cell = if c.title.starts_with("fan-out latency") {
                 let p50 = median(&runs, |r| r.latency_us.map(|l| l.p50));
                 let p99 = median(&runs, |r| r.latency_us.map(|l| l.p99));
+                // A server that did not keep up with a fixed load was measured at another
+                // load than the others: say so next to its latency.
+                let behind = match (
+                    median(&runs, |r| Some(r.deliveries_per_s)),
+                    median(&runs, offered_load),
+                ) {
+                    (Some(got), Some(load)) if got < 0.95 * load => {
+                        format!(" (fell behind: {} delivered)", rate(got))
+                    }
+                    _ => String::new(),
+                };
                 match (p50, p99) {
-                    (Some(a), Some(b)) => format!("{} / {}", micros(a), micros(b)),
+                    (Some(a), Some(b)) => format!("{} / {}{behind}", micros(a), micros(b)),
                     _ => "—".into(),
                 }
             } else {
@@ -341,23 +403,12 @@ fn markdown(
     let _ = writeln!(md, "\n## Every run\n");
     let _ = writeln!(
         md,
-        "| workload | clients | server | runs | deliveries/s | latency p50 / p99 (µs) | round trip p50 / p99 (µs) | bytes per conn | generator CPU | server CPU | rest of machine | errors |"
+        "| workload | clients | server | runs | deliveries/s | latency p50 / p99 (µs) | round trip p50 / p99 (µs) | bytes per conn | generator CPU | server CPU | rest of machine | waiting for a CPU: generator / server | errors |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for ((w, n, s), runs) in &g {
         let list = |get: fn(&RunResult) -> Option<f64>, f: fn(f64) -> String| {
             let v: Vec<String> = runs.iter().filter_map(|r| get(r)).map(f).collect();
-            if v.is_empty() {
-                "—".to_owned()
-            } else {
-                v.join(", ")
-            }
-        };
-        let pair = |a: fn(&RunResult) -> Option<f64>, b: fn(&RunResult) -> Option<f64>| {
-            let v: Vec<String> = runs
-                .iter()
-                .filter_map(|r| Some(format!("{:.0}/{:.0}", a(r)?, b(r)?)))
-                .collect();
             if v.is_empty() {
                 "—".to_owned()
             } else {
@@ -381,7 +432,7 @@ fn markdown(
         };
         let _ = writeln!(
             md,
-            "| {w} | {} | {s} | {} | {} | {} | {} | {} | {} | {} | {} | {errors} |",
+            "| {w} | {} | {s} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {errors} |",
             thousands(*n),
             runs.len(),
             if w == "idle" {
@@ -389,15 +440,28 @@ fn markdown(
             } else {
                 list(|r| Some(r.deliveries_per_s), rate)
             },
-            pair(
+            pair_with(
+                runs,
                 |r| r.latency_us.map(|l| l.p50),
-                |r| r.latency_us.map(|l| l.p99)
+                |r| r.latency_us.map(|l| l.p99),
+                |x| format!("{x:.0}")
             ),
-            pair(|r| r.rtt_us.map(|l| l.p50), |r| r.rtt_us.map(|l| l.p99)),
+            pair_with(
+                runs,
+                |r| r.rtt_us.map(|l| l.p50),
+                |r| r.rtt_us.map(|l| l.p99),
+                |x| format!("{x:.0}")
+            ),
             list(|r| r.bytes_per_conn, kib),
             list(|r| r.gen_cpu, cores),
             list(|r| r.server_cpu, cores),
             list(rest_of_machine, cores),
+            pair_with(
+                runs,
+                |r| r.gen_wait,
+                |r| r.server_wait,
+                |x| format!("{x:.2}")
+            ),
         );
     }
     let slow: Vec<&RunResult> = results.iter().filter(|r| r.slow.is_some()).collect();
@@ -534,6 +598,24 @@ fn svg(results: &[RunResult], baseline: &str) -> String {
 }
 
 /// Machine CPU not used by the generator or the server (other processes, softirq).
+/// Two figures of each run as `a/b`, the runs separated by commas.
+fn pair_with(
+    runs: &[&RunResult],
+    a: fn(&RunResult) -> Option<f64>,
+    b: fn(&RunResult) -> Option<f64>,
+    f: fn(f64) -> String,
+) -> String {
+    let v: Vec<String> = runs
+        .iter()
+        .filter_map(|r| Some(format!("{}/{}", f(a(r)?), f(b(r)?))))
+        .collect();
+    if v.is_empty() {
+        "—".to_owned()
+    } else {
+        v.join(", ")
+    }
+}
+
 fn rest_of_machine(r: &RunResult) -> Option<f64> {
     Some((r.machine_cpu? - r.gen_cpu.unwrap_or(0.0) - r.server_cpu.unwrap_or(0.0)).max(0.0))
 }
@@ -751,5 +833,62 @@ mod tests {
             ),
             "{md}"
         );
+    }
+
+    fn paced(server: &str, clients: usize, rate: f64, dps: f64) -> RunResult {
+        let mut r = run("fanout-rate", server, clients, dps);
+        r.senders = 8;
+        r.rate = Some(rate);
+        r
+    }
+
+    #[test]
+    fn fixed_load_fan_out_has_columns_of_its_own_and_says_who_fell_behind() {
+        let mut fast = paced("p2pchat", 100, 1250.0, 1e6);
+        fast.latency_us = fast.latency_us.map(|l| Latency {
+            p50: 900.0,
+            p99: 4000.0,
+            ..l
+        });
+        fast.gen_wait = Some(0.29);
+        fast.server_wait = Some(0.69);
+        let mut slow = paced("ngircd", 100, 1250.0, 0.6e6);
+        slow.latency_us = slow.latency_us.map(|l| Latency {
+            p50: 8000.0,
+            p99: 48000.0,
+            ..l
+        });
+        let rs = vec![run("fanout", "p2pchat", 100, 7e6), fast, slow];
+        assert!(check_one_load(&rs).is_ok());
+        let md = markdown(&rs, "p2pchat", "2026-01-01", "m", None, None, "r.svg");
+        assert!(
+            md.contains(
+                "| fan-out latency p50 / p99, 100 clients | fan-out latency p50 / p99 at a fixed \
+                 load of 1.00 M deliveries/s, 100 clients |"
+            ),
+            "{md}"
+        );
+        // The saturated run's latency is not mixed into the paced column.
+        assert!(
+            md.contains("| p2pchat | 7.00 M | 10 µs / 50 µs | 900 µs / 4.0 ms |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| ngircd | — | — | 8.0 ms / 48.0 ms (fell behind: 600 k delivered) |"),
+            "{md}"
+        );
+        assert!(md.contains("| 0.29/0.69 |"), "{md}");
+    }
+
+    #[test]
+    fn fixed_load_runs_at_two_loads_are_not_mixed() {
+        let a = paced("p2pchat", 100, 1250.0, 1e6);
+        let b = paced("redis", 100, 2500.0, 2e6);
+        let c = paced("redis", 1000, 125.0, 1e6);
+        assert!(check_one_load(&[a.clone(), c.clone()]).is_ok());
+        assert!(check_one_load(&[a.clone(), b]).is_err());
+        let mut no_rate = a;
+        no_rate.rate = None;
+        assert!(check_one_load(&[no_rate, c]).is_err());
     }
 }

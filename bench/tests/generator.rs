@@ -237,6 +237,37 @@ fn fanout_counts_every_delivery_of_every_client() {
     assert!(line.starts_with("{\"workload\":\"fanout\""));
 }
 
+#[test]
+fn fanout_at_a_rate_is_paced_and_reported_apart() {
+    let (t, args) = target(start_relay());
+    let (senders, rate) = (3, 200.0);
+    let r = fanout::run(
+        &t,
+        &FanoutArgs {
+            target: args,
+            clients: 12,
+            senders,
+            window: 4,
+            rate: Some(rate),
+            timing: timing(),
+        },
+    )
+    .unwrap();
+    assert_eq!(r.workload, "fanout-rate");
+    assert_eq!(r.rate, Some(rate));
+    // A sender's allowance is `rate` per second since the start, plus one message.
+    let most = senders as f64 * (rate * (r.warmup_s + r.duration_s) + 1.0) / r.duration_s;
+    assert!(
+        r.sent_per_s <= most,
+        "sent {}/s, at most {most}",
+        r.sent_per_s
+    );
+    assert!(r.sent_per_s >= 0.5 * senders as f64 * rate, "{r:?}");
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    // Both processes are this one here; what matters is that the readings exist.
+    assert!(r.gen_wait.is_some() && r.server_wait.is_some(), "{r:?}");
+}
+
 fn p2p_rtt(pair_threads: u8) -> bench::result::RunResult {
     let (t, args) = target(start_relay());
     rtt::run(

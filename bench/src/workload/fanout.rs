@@ -49,9 +49,17 @@ pub fn run(t: &Target, a: &FanoutArgs) -> anyhow::Result<RunResult> {
         deal(layout.specs, t.threads),
     )?;
     let m = super::run(engine, t.pid, &a.timing, true)?;
-    let mut r = m.result("fanout", t, a.clients);
+    // Paced senders measure latency at a load chosen in advance, the same for every
+    // server; unpaced ones measure how much a server takes. Their figures never mix.
+    let workload = if a.rate.is_some() {
+        "fanout-rate"
+    } else {
+        "fanout"
+    };
+    let mut r = m.result(workload, t, a.clients);
     r.senders = a.senders;
     r.window = a.window;
+    r.rate = a.rate;
     Ok(r)
 }
 
