@@ -35,6 +35,8 @@
 #                            IRCv3 echo-message)
 #   NICE [-10 as root, else 0]  niceness of the servers and the generator, so that other work
 #                            on a shared machine disturbs the measurements less
+#   GEN_NICE [NICE]          niceness of the generator alone; lower than NICE gives it priority
+#                            over the server, as if it ran on a machine of its own
 #   QUIET_MAX [5]           seconds to wait, before each run, for other load to go away
 #   OUT [bench/results.jsonl]  JSON lines of every run (a fresh file); the notes on how they
 #                            were made go beside it (results.notes.md)
@@ -65,6 +67,7 @@ CONCURRENCY=${CONCURRENCY:-256}
 NGIRCD_CONCURRENCY=${NGIRCD_CONCURRENCY:-16}
 QUIET_MAX=${QUIET_MAX:-5}
 if [ "$(id -u)" = 0 ]; then NICE=${NICE:--10}; else NICE=${NICE:-0}; fi
+GEN_NICE=${GEN_NICE:-$NICE}
 
 OUT=${OUT:-$here/results.jsonl}
 WORKLOADS=${WORKLOADS:-"fanout fanout-rate rtt rtt-receipt idle slow"}
@@ -280,7 +283,7 @@ run_one() { # server workload args...
   local conc=$CONCURRENCY
   [ "$name" = ngircd ] && conc=$NGIRCD_CONCURRENCY
   say "run $round: $name $workload $*"
-  if ! nice -n "$NICE" "$bench" "$workload" --proto "$server_proto" --addr "$server_addr" --pid "$server_pid" \
+  if ! nice -n "$GEN_NICE" "$bench" "$workload" --proto "$server_proto" --addr "$server_addr" --pid "$server_pid" \
       --label "$name" --threads "$THREADS" --concurrency "$conc" "$@" >>"$OUT" 2>>"$tmp/bench.log"; then
     say "FAILED: $name $workload $* ($(tail -n1 "$tmp/bench.log"))"
     echo "- failed: \`$workload $*\` against $name: $(tail -n1 "$tmp/bench.log")" >>"$tmp/failures.md"
@@ -347,7 +350,11 @@ notes="${OUT%.jsonl}.notes.md"
   echo "  redis without persistence and with \`client-output-buffer-limit pubsub 0 0 0\`."
   echo "- Workloads: $RUNS rounds, servers alternating and rotated each round, each server restarted"
   echo "  for each run; $WARMUP s warm-up then $DURATION s measured; $THREADS generator thread(s);"
-  echo "  servers and generator at niceness $NICE."
+  if [ "$GEN_NICE" = "$NICE" ]; then
+    echo "  servers and generator at niceness $NICE."
+  else
+    echo "  servers at niceness $NICE, the generator at $GEN_NICE."
+  fi
   if want fanout; then
     echo "  Fan-out: $SENDERS senders, a window of $WINDOW messages each, 80-byte messages. Deliveries/s ="
     echo "  payload lines received by clients per second, the same count for every protocol: p2pchat relays"
@@ -408,7 +415,9 @@ notes="${OUT%.jsonl}.notes.md"
   fi
   echo "- CPU: \`generator CPU\` and \`server CPU\` are cores used during the measured window"
   echo "  (/proc/<pid>/stat); \`machine_cpu\` in the JSON is the whole machine, so the rest is other"
-  echo "  processes or network softirq. Total time: ${elapsed} s."
+  echo "  processes or network softirq. \`gen_wait\` and \`server_wait\` (\"waiting for a CPU\") are the"
+  echo "  time their threads were ready to run but had no CPU, per second (schedstat \`run_delay\`)."
+  echo "  Total time: ${elapsed} s."
   if [ -s "$tmp/failures.md" ]; then echo "- Failed runs:"; sed 's/^/  /' "$tmp/failures.md"; fi
 } >"$notes"
 # shellcheck disable=SC2086 # EXTRA_RESULTS is a list of files
