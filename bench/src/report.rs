@@ -639,9 +639,10 @@ fn thousands(n: usize) -> String {
 }
 
 fn rate(v: f64) -> String {
-    if v >= 1e6 {
+    // Thresholds at the rounding edges, so that 999,800 reads "1.00 M", not "1000 k".
+    if v >= 999_500.0 {
         format!("{:.2} M", v / 1e6)
-    } else if v >= 1e3 {
+    } else if v >= 999.5 {
         format!("{:.0} k", v / 1e3)
     } else {
         format!("{v:.0}")
@@ -776,6 +777,10 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_409), (2025, 11, 17));
         assert_eq!(thousands(10000), "10,000");
+        assert_eq!(rate(999_800.0), "1.00 M");
+        assert_eq!(rate(999_400.0), "999 k");
+        assert_eq!(rate(999.7), "1 k");
+        assert_eq!(rate(12.0), "12");
     }
 
     #[test]
