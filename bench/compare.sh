@@ -368,7 +368,8 @@ notes="${OUT%.jsonl}.notes.md"
   fi
   if want fanout-rate; then
     echo "  Fan-out at a fixed load (\`fanout-rate\`): the same clients and senders, each sender paced at"
-    echo "  $FANOUT_LOAD ÷ ($SENDERS × clients) messages per second (1 ms ticks), so every server gets"
+    echo "  $FANOUT_LOAD ÷ ($SENDERS × clients) messages per second (1 ms ticks; sender k of $SENDERS at k/$SENDERS"
+    echo "  of its period, so that they take turns), so every server gets"
     echo "  $FANOUT_LOAD deliveries/s at every size and latency is compared at the same work."
   fi
   if want rtt; then

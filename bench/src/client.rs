@@ -79,6 +79,13 @@ enum Wake {
     Io(io::Result<tokio::io::Ready>),
 }
 
+/// Messages a sender paced at `rate` per second may have sent `elapsed_ns` after the
+/// start: its k-th message (from 0) is due at (k + `phase`) periods.
+fn paced_allowance(elapsed_ns: u64, rate: f64, phase: f64) -> u64 {
+    let periods = elapsed_ns as f64 * rate / 1e9 - phase;
+    if periods < 0.0 { 0 } else { periods as u64 + 1 }
+}
+
 async fn notified(slot: Option<&crate::engine::Slot>) {
     match slot {
         Some(s) => s.notify.notified().await,
@@ -237,7 +244,7 @@ impl Conn {
                     let outstanding = sent - slot.completed.load(Ordering::Acquire);
                     let mut budget = s.window.saturating_sub(outstanding);
                     if let Some(rate) = s.rate {
-                        let allowed = ((now - sched.go_ns) as f64 * rate / 1e9) as u64 + 1;
+                        let allowed = paced_allowance(now - sched.go_ns, rate, s.phase);
                         budget = budget.min(allowed.saturating_sub(sent));
                     }
                     for _ in 0..budget {
@@ -433,5 +440,31 @@ impl Conn {
             }
         }
         self.stats.borrow_mut().slow = Some(o);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::paced_allowance;
+
+    #[test]
+    fn a_paced_sender_sends_at_its_phase_of_each_period() {
+        // 100 per second: a period of 10 ms.
+        assert_eq!(
+            paced_allowance(0, 100.0, 0.0),
+            1,
+            "the first message at once"
+        );
+        assert_eq!(paced_allowance(9_999_999, 100.0, 0.0), 1);
+        assert_eq!(paced_allowance(10_000_000, 100.0, 0.0), 2);
+        // Half a period late: nothing before 5 ms, then one every 10 ms.
+        assert_eq!(paced_allowance(0, 100.0, 0.5), 0);
+        assert_eq!(paced_allowance(4_999_999, 100.0, 0.5), 0);
+        assert_eq!(paced_allowance(5_000_000, 100.0, 0.5), 1);
+        assert_eq!(paced_allowance(15_000_000, 100.0, 0.5), 2);
+        // Over a long run the rate is the same whatever the phase.
+        let a = paced_allowance(10_000_000_000, 100.0, 0.0);
+        let b = paced_allowance(10_000_000_000, 100.0, 0.75);
+        assert_eq!((a, b), (1001, 1000));
     }
 }

@@ -42,6 +42,10 @@ pub struct SenderSpec {
     pub window: u64,
     /// Messages per second at most, if limited.
     pub rate: Option<f64>,
+    /// Where in its period a rate-limited sender's messages fall, as a fraction of the
+    /// period (0 ≤ phase < 1): senders of one group spread over the period instead of
+    /// all sending at the same instants.
+    pub phase: f64,
     /// Asks for a receipt of each message where the protocol makes it optional (IRC:
     /// `echo-message`); p2pchat and RESP always send one.
     pub receipt: bool,

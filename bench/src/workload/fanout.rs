@@ -41,6 +41,8 @@ pub fn run(t: &Target, a: &FanoutArgs) -> anyhow::Result<RunResult> {
             senders: a.senders,
             window: a.window,
             rate: a.rate,
+            // A fixed load is steady: the senders take turns within each period.
+            stagger: true,
         },
     )?;
     let engine = Engine::start(

@@ -28,6 +28,7 @@ fn start_clients(t: &Target, a: &IdleArgs, tag: &str, clients: usize) -> anyhow:
             senders: 0,
             window: 1,
             rate: None,
+            stagger: false,
         },
     )?;
     if a.connect_only {

@@ -77,6 +77,9 @@ pub struct Group {
     pub window: u64,
     /// Messages per second per sender, if limited.
     pub rate: Option<f64>,
+    /// Spread rate-limited senders evenly over their period (sender k of n at phase
+    /// k/n), so that the load is steady rather than n messages at the same instants.
+    pub stagger: bool,
 }
 
 impl Layout {
@@ -94,6 +97,13 @@ impl Layout {
             anyhow::bail!("a fan-out needs at least one client");
         }
         let in_set_senders = if proto == Proto::Resp { 0 } else { g.senders };
+        let phase = |k: usize| {
+            if g.stagger {
+                k as f64 / g.senders.max(1) as f64
+            } else {
+                0.0
+            }
+        };
         for i in 0..g.clients {
             let idx = base + i;
             let role = if i < in_set_senders {
@@ -104,6 +114,7 @@ impl Layout {
                         Proto::P2pchat => idx,
                         _ => base + g.senders,
                     },
+                    phase(i),
                 ))
             } else {
                 Role::Receiver
@@ -116,9 +127,9 @@ impl Layout {
             });
         }
         if proto == Proto::Resp {
-            for _ in 0..g.senders {
+            for k in 0..g.senders {
                 let idx = self.specs.len();
-                let role = Role::Sender(self.sender(idx, g, base));
+                let role = Role::Sender(self.sender(idx, g, base, phase(k)));
                 self.specs.push(Spec {
                     idx,
                     nick: nick(tag, idx),
@@ -130,7 +141,7 @@ impl Layout {
         Ok(())
     }
 
-    fn sender(&mut self, idx: usize, g: Group, receiver: usize) -> SenderSpec {
+    fn sender(&mut self, idx: usize, g: Group, receiver: usize, phase: f64) -> SenderSpec {
         let slot = self.slots.len();
         self.slots.push(Slot::new(idx, receiver));
         SenderSpec {
@@ -138,6 +149,7 @@ impl Layout {
             target: Target::Broadcast,
             window: g.window.max(1),
             rate: g.rate,
+            phase,
             receipt: false,
         }
     }
@@ -337,4 +349,37 @@ pub fn emit(r: &RunResult) -> anyhow::Result<()> {
     );
     println!("{}", serde_json::to_string(r)?);
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn phases(proto: Proto, stagger: bool) -> Vec<f64> {
+        let mut l = Layout::default();
+        let g = Group {
+            clients: 10,
+            senders: 4,
+            window: 2,
+            rate: Some(100.0),
+            stagger,
+        };
+        l.add_group(proto, "t", g).unwrap();
+        l.specs
+            .iter()
+            .filter_map(|s| match &s.role {
+                Role::Sender(x) => Some(x.phase),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn staggered_senders_take_turns_within_a_period() {
+        for proto in [Proto::P2pchat, Proto::Irc, Proto::Resp] {
+            assert_eq!(phases(proto, true), [0.0, 0.25, 0.5, 0.75], "{proto:?}");
+            assert_eq!(phases(proto, false), [0.0; 4], "{proto:?}");
+        }
+    }
 }

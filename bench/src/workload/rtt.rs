@@ -110,6 +110,7 @@ pub fn run(t: &Target, a: &RttArgs) -> anyhow::Result<RunResult> {
                     target: To::Private(nick_b.clone()),
                     window: 1,
                     rate: a.rate,
+                    phase: 0.0,
                     receipt: a.receipt,
                 }),
             },
@@ -131,6 +132,8 @@ pub fn run(t: &Target, a: &RttArgs) -> anyhow::Result<RunResult> {
                 senders: a.bg_senders,
                 window: a.bg_window,
                 rate: Some(a.bg_rate),
+                // As every round trip measured so far: the background's senders in step.
+                stagger: false,
             },
         )?;
     }

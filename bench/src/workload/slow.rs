@@ -44,6 +44,7 @@ pub fn run(t: &Target, a: &SlowArgs) -> anyhow::Result<RunResult> {
             senders: a.senders,
             window: a.window,
             rate: a.rate,
+            stagger: false,
         },
     )?;
     let idx = layout.specs.len();
