@@ -82,14 +82,24 @@ pub fn loadavg() -> Option<f64> {
 /// Time waited between two `run_queue_wait_ns` readings, per second of wall time (1.0 =
 /// one thread kept off a CPU all the time).
 pub fn waiting(ns_before: Option<u64>, ns_after: Option<u64>, wall_s: f64) -> Option<f64> {
-    let d = ns_after?.checked_sub(ns_before?)?;
-    (wall_s > 0.0).then(|| d as f64 / 1e9 / wall_s)
+    per_second(ns_before, ns_after, 1e9, wall_s)
 }
 
 /// CPU use between two samples, in cores (1.0 = one core busy all the time).
 pub fn cores(ticks_before: Option<u64>, ticks_after: Option<u64>, wall_s: f64) -> Option<f64> {
-    let d = ticks_after?.checked_sub(ticks_before?)?;
-    (wall_s > 0.0).then(|| d as f64 / TICKS_PER_SEC / wall_s)
+    per_second(ticks_before, ticks_after, TICKS_PER_SEC, wall_s)
+}
+
+/// Seconds of a counter counting `units_per_s` a second, between two readings, per
+/// second of wall time.
+fn per_second(
+    before: Option<u64>,
+    after: Option<u64>,
+    units_per_s: f64,
+    wall_s: f64,
+) -> Option<f64> {
+    let d = after?.checked_sub(before?)?;
+    (wall_s > 0.0).then(|| d as f64 / units_per_s / wall_s)
 }
 
 /// Waits until `pid` has been quiet for one `period` (at most one tick of CPU time in
